@@ -1,0 +1,26 @@
+"""Data layer: generated prostate phantoms, MR rendering, the MNI brain, MSD Task05.
+
+Torch datasets (``SliceDataset``, ``PatchDataset``, ``split_slices``) are
+imported on first use, so the numpy-only notebooks never load torch.
+"""
+
+from .cache import cache_dir
+from .case import Case
+from .phantom import MSD_SPACINGS, msd_like_spacing, msd_like_volume_ml, prostate_phantom
+from .prep import GRID, PIXEL_MM, from_grid, normalise, to_grid
+from .render import TISSUES, render_mr
+from .split import PhantomSplit, prostate_split
+
+_LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid"}
+
+__all__ = ["Case", "GRID", "MSD_SPACINGS", "PIXEL_MM", "PhantomSplit", "TISSUES", "cache_dir",
+           "from_grid", "msd_like_spacing", "msd_like_volume_ml", "normalise", "prostate_phantom",
+           "prostate_split", "render_mr", "to_grid", *sorted(_LAZY)]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import datasets
+
+        return getattr(datasets, name)
+    raise AttributeError(f"module 'medseg_edu.data' has no attribute {name!r}")
