@@ -1,0 +1,119 @@
+"""Small input checks shared by the package (bottom layer: imports only numpy).
+
+Every check raises an error whose message names the argument and shows what
+was received, so a learner sees *what* is wrong rather than a deep traceback.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_mask", "as_spacing", "same_shape"]
+
+
+def as_mask(a, name: str = "mask") -> np.ndarray:
+    """Return ``a`` as a boolean mask.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Boolean array, or an integer / float label map. Any value ``> 0``
+        counts as foreground (so a label map with 0 background, 1 PZ, 2 TZ
+        gives the whole gland).
+    name : str
+        Name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Same shape as ``a``. A bool input is returned as is (no copy).
+
+    Raises
+    ------
+    TypeError
+        If ``a`` is not a numpy array or has a non-numeric dtype.
+    ValueError
+        If ``a`` is 0-dimensional or contains NaN.
+    """
+    if not isinstance(a, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy array, got {type(a).__name__}; "
+            f"wrap it with np.asarray(...) first"
+        )
+    if a.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension, got a 0-d array (a single number)")
+    if a.dtype == bool:
+        return a
+    if np.issubdtype(a.dtype, np.integer):
+        return a > 0
+    if np.issubdtype(a.dtype, np.floating):
+        if np.isnan(a).any():
+            raise ValueError(
+                f"{name} contains NaN values (shape {a.shape}, dtype {a.dtype}); "
+                f"a mask must be 0/1 or labels >= 0"
+            )
+        return a > 0
+    raise TypeError(
+        f"{name} must be a bool, integer or float array, got dtype {a.dtype} (shape {a.shape})"
+    )
+
+
+def as_spacing(spacing, ndim: int, name: str = "spacing", shape=None) -> tuple[float, ...]:
+    """Validate a voxel spacing and return it as a tuple of floats (mm).
+
+    Parameters
+    ----------
+    spacing : sequence of float
+        Voxel size in mm, one value per array axis, e.g. ``(0.625, 0.625, 3.6)``.
+    ndim : int
+        Number of array axes the spacing must describe.
+    name : str
+        Name used in error messages.
+    shape : tuple of int, optional
+        Shape of the array the spacing belongs to; only used in messages.
+
+    Returns
+    -------
+    tuple of float
+        ``ndim`` finite, strictly positive values in mm.
+
+    Raises
+    ------
+    ValueError
+        If the length differs from ``ndim`` or a value is not finite and > 0.
+    """
+    where = f"array of shape {tuple(shape)}" if shape is not None else f"{ndim}-D array"
+    try:
+        values = np.asarray(spacing, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} must be a sequence of {ndim} numbers in mm for a {where}, got {spacing!r}"
+        ) from err
+    if values.ndim != 1 or values.size != ndim:
+        raise ValueError(
+            f"{name} must have one value (mm) per array axis: {ndim} values for a {where}, "
+            f"got {spacing!r}"
+        )
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(
+            f"{name} values must be finite and > 0 mm (for a {where}), got {spacing!r}"
+        )
+    return tuple(float(v) for v in values)
+
+
+def same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")) -> None:
+    """Raise ``ValueError`` unless ``a`` and ``b`` have the same shape.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Arrays to compare.
+    names : tuple of str
+        Names of the two arguments, used in the message.
+    """
+    sa, sb = np.shape(a), np.shape(b)
+    if sa != sb:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape, "
+            f"got {names[0]}.shape={sa} and {names[1]}.shape={sb}"
+        )

@@ -1,0 +1,290 @@
+"""NIfTI in/out with nibabel (layer 1).
+
+A :class:`Volume` carries the voxel ``array``, the voxel ``spacing`` in mm and
+the 4x4 voxel-to-world ``affine`` (mm, RAS+ world). :func:`load_volume`
+reorients every file to the closest canonical **RAS** orientation, so the same
+anatomy gives the same array whatever axis order or flips the file was stored
+with: axis 0 runs to the patient's Right, axis 1 to Anterior, axis 2 to
+Superior (see ``docs/DEVELOPING.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from nibabel.orientations import io_orientation
+
+from ._checks import as_spacing
+
+__all__ = ["Volume", "VolumeFileError", "load_volume", "save_volume"]
+
+
+class VolumeFileError(ValueError):
+    """A file exists but cannot be read as an image volume.
+
+    The message names the file and the problem (not a NIfTI file, truncated
+    or corrupt data, unusable affine). The original nibabel / gzip exception
+    is kept as ``__cause__``.
+    """
+
+
+def _spatial_ndim(ndim: int) -> int:
+    """Number of spatial axes of an array: 2 or 3 (a 4th axis is channels)."""
+    return min(ndim, 3)
+
+
+@dataclass
+class Volume:
+    """An image or label volume with its geometry.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        Voxel values, 2D ``(x, y)``, 3D ``(x, y, z)`` or 4D ``(x, y, z, c)``.
+        For 4D arrays the **last axis is channels** (e.g. MR sequences in the
+        MSD prostate images: T2, ADC), not a spatial axis.
+    spacing : tuple of float
+        Voxel size in mm, one value per *spatial* axis: 2 values for a 2D
+        array, 3 for 3D and 4D arrays.
+    affine : numpy.ndarray, shape (4, 4)
+        Voxel index -> world (scanner) coordinates in mm. Its first spatial
+        columns should have lengths equal to ``spacing``;
+        :func:`save_volume` refuses a volume where they disagree.
+    """
+
+    array: np.ndarray
+    spacing: tuple
+    affine: np.ndarray
+
+    def __post_init__(self):
+        if not isinstance(self.array, np.ndarray):
+            raise TypeError(f"Volume.array must be a numpy array, got {type(self.array).__name__}")
+        if self.array.ndim not in (2, 3, 4):
+            raise ValueError(
+                f"Volume.array must be 2D, 3D or 4D (x, y, z, channels), got shape {self.array.shape}"
+            )
+        self.spacing = as_spacing(
+            self.spacing, _spatial_ndim(self.array.ndim), name="spacing", shape=self.array.shape
+        )
+        affine = np.asarray(self.affine, dtype=float)
+        if affine.shape != (4, 4):
+            raise ValueError(f"Volume.affine must be a 4x4 matrix, got shape {affine.shape}")
+        if not np.all(np.isfinite(affine)):
+            raise ValueError(f"Volume.affine contains non-finite values (NaN or inf):\n{affine}")
+        self.affine = affine
+
+    @property
+    def shape(self) -> tuple:
+        """Shape of :attr:`array`."""
+        return self.array.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of array axes (2, 3 or 4; a 4th axis is channels)."""
+        return self.array.ndim
+
+    @property
+    def voxel_volume_mm3(self) -> float:
+        """Volume of one voxel in mm^3 (product of :attr:`spacing`).
+
+        For a 2D volume this is the pixel *area* in mm^2.
+        """
+        return float(np.prod(self.spacing))
+
+    @classmethod
+    def from_array(cls, array: np.ndarray, spacing, origin=None) -> "Volume":
+        """Wrap an array with a diagonal (axis-aligned, RAS) affine.
+
+        Parameters
+        ----------
+        array : numpy.ndarray
+            2D, 3D or 4D (last axis channels) array, already in RAS order.
+        spacing : sequence of float
+            Voxel size in mm per spatial axis.
+        origin : sequence of float, optional
+            World position in mm of voxel ``(0, 0, 0)``; default all zeros.
+
+        Returns
+        -------
+        Volume
+        """
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"array must be a numpy array, got {type(array).__name__}")
+        n = _spatial_ndim(array.ndim)
+        spacing = as_spacing(spacing, n, name="spacing", shape=array.shape)
+        affine = np.eye(4)
+        affine[range(n), range(n)] = spacing
+        if origin is not None:
+            o = np.asarray(origin, dtype=float)
+            if o.shape != (n,) or not np.all(np.isfinite(o)):
+                raise ValueError(f"origin must be {n} finite numbers in mm, got {origin!r}")
+            affine[:n, 3] = o
+        return cls(array, spacing, affine)
+
+
+def _reads_as_float(img) -> bool:
+    """True if the stored data are floats or carry a scl_slope/scl_inter scaling."""
+    if np.issubdtype(img.get_data_dtype(), np.floating):
+        return True
+    slope = getattr(img.dataobj, "slope", 1.0)
+    inter = getattr(img.dataobj, "inter", 0.0)
+    return not (slope == 1.0 and inter == 0.0)
+
+
+def _canonical_2d(img):
+    """Reorient a 2D image to RAS by viewing it as a one-slice 3D image.
+
+    Returns the 2D array, its 2 zooms and a 4x4 affine whose first two
+    columns belong to the kept axes.
+    """
+    data3 = np.asanyarray(img.dataobj)[..., np.newaxis]
+    img3 = nib.Nifti1Image(data3, img.affine, dtype=data3.dtype)
+    dropped = int(io_orientation(img.affine)[2, 0])  # where the added axis ends up
+    can = nib.as_closest_canonical(img3)
+    kept = [ax for ax in range(3) if ax != dropped]
+    array = np.squeeze(np.asanyarray(can.dataobj), axis=dropped)
+    zooms = tuple(float(can.header.get_zooms()[ax]) for ax in kept)
+    affine = can.affine[:, kept + [dropped, 3]]
+    return array, zooms, affine
+
+
+def load_volume(path, canonical: bool = True) -> Volume:
+    """Load a NIfTI file (``.nii`` or ``.nii.gz``) as a :class:`Volume`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        File to read.
+    canonical : bool
+        If True (default) reorient to the closest canonical RAS orientation
+        with :func:`nibabel.as_closest_canonical` (only axis permutations and
+        flips, no resampling). A file storing the same anatomy with permuted
+        or flipped axes and the matching affine then loads to an identical
+        array and spacing.
+
+    Returns
+    -------
+    Volume
+        ``array`` is 2D for 2D files, 3D for 3D files, 4D ``(x, y, z, c)``
+        for 4D files (the last axis is channels, e.g. MSD prostate T2/ADC;
+        only the 3 spatial axes are reoriented). ``spacing`` (mm) has one
+        value per spatial axis, read from the (canonical) image's zooms.
+        Integer files without intensity scaling keep their integer dtype
+        (label maps stay ``uint8``/``int16``...); float files and files with
+        ``scl_slope``/``scl_inter`` scaling load as ``float32``. NaN voxel
+        values are kept as they are.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    VolumeFileError
+        If the file is not a NIfTI file, is truncated or corrupt, or has a
+        non-finite or singular affine.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No such image file: '{path}'")
+    if path.is_dir():
+        raise VolumeFileError(f"'{path}' is a directory, not a NIfTI file")
+
+    try:
+        img = nib.load(str(path))
+    except Exception as err:  # nibabel raises many types for unreadable files
+        raise VolumeFileError(
+            f"Cannot read '{path}': not a NIfTI file, or its header is truncated or corrupt "
+            f"({type(err).__name__}: {err})"
+        ) from err
+    if not hasattr(img, "affine") or not hasattr(img, "dataobj"):
+        raise VolumeFileError(f"'{path}' is not a NIfTI image file (nibabel read it as {type(img).__name__})")
+
+    ndim = len(img.shape)
+    if ndim not in (2, 3, 4):
+        raise VolumeFileError(
+            f"'{path}' has {ndim} dimensions (shape {img.shape}); expected 2D, 3D or 4D (x, y, z, channels)"
+        )
+    affine = img.affine
+    if affine is None or not np.all(np.isfinite(affine)):
+        raise VolumeFileError(f"'{path}' has a non-finite (NaN/inf) affine:\n{affine}")
+    if abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+        raise VolumeFileError(f"'{path}' has a singular affine (a zero voxel size?):\n{affine}")
+
+    as_float = _reads_as_float(img)
+    # Data are read lazily: a truncated file often only fails here.
+    try:
+        if ndim == 2 and canonical:
+            array, zooms, affine = _canonical_2d(img)
+            if as_float:
+                array = array.astype(np.float32, copy=False)
+        else:
+            if canonical:
+                img = nib.as_closest_canonical(img)
+            if as_float:
+                array = img.get_fdata(dtype=np.float32)
+            else:
+                array = np.asanyarray(img.dataobj)
+            zooms = tuple(float(z) for z in img.header.get_zooms()[: _spatial_ndim(ndim)])
+            affine = img.affine
+    except Exception as err:
+        raise VolumeFileError(
+            f"Cannot read the image data of '{path}': the file is truncated or corrupt "
+            f"({type(err).__name__}: {err})"
+        ) from err
+
+    array = np.asarray(array)
+    try:
+        return Volume(array, zooms, affine)
+    except ValueError as err:
+        raise VolumeFileError(f"'{path}' has an unusable geometry: {err}") from err
+
+
+def save_volume(volume: Volume, path) -> Path:
+    """Write a :class:`Volume` to a NIfTI file.
+
+    Parameters
+    ----------
+    volume : Volume
+        Volume to write. ``bool`` arrays are stored as ``uint8`` (0/1);
+        ``float16`` as ``float32``; other dtypes as they are.
+    path : str or pathlib.Path
+        Target file, normally ending in ``.nii.gz`` (compressed) or ``.nii``.
+        Missing parent directories are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+
+    Raises
+    ------
+    ValueError
+        If ``volume.spacing`` disagrees with the voxel sizes implied by
+        ``volume.affine`` (the file would contradict itself).
+    """
+    if not isinstance(volume, Volume):
+        raise TypeError(f"save_volume expects a Volume, got {type(volume).__name__}")
+    path = Path(path)
+    array = volume.array
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    elif array.dtype == np.float16:
+        array = array.astype(np.float32)
+
+    n = _spatial_ndim(array.ndim)
+    col_norms = np.sqrt((volume.affine[:3, :n] ** 2).sum(axis=0))
+    if not np.allclose(col_norms, volume.spacing, rtol=1e-4, atol=1e-6):
+        raise ValueError(
+            f"spacing {volume.spacing} mm does not match the voxel sizes of the affine "
+            f"{tuple(float(c) for c in col_norms)} mm; fix one of them before saving to '{path}'"
+        )
+
+    img = nib.Nifti1Image(array, volume.affine, dtype=array.dtype)
+    zooms = list(volume.spacing) + [1.0] * (array.ndim - n)
+    img.header.set_zooms(zooms)
+    img.header.set_xyzt_units("mm")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(img, str(path))
+    return path

@@ -1,0 +1,279 @@
+"""Volumes from masks, the ellipsoid formula, PSA density, Bland-Altman (layer 4).
+
+Masks may be ``bool`` arrays or label maps (any value ``> 0`` counts, so a
+PZ/TZ label map gives the whole gland). Arrays are indexed ``(x, y, z)`` in
+RAS orientation: axis 0 runs to the patient's Right (transverse), axis 1 to
+Anterior (antero-posterior), axis 2 to Superior (cranio-caudal; axial slices
+are ``mask[:, :, k]``). ``spacing`` is the voxel size in mm per axis.
+Volumes are in mL (1 mL = 1 cm^3 = 1000 mm^3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import as_mask, as_spacing
+
+__all__ = [
+    "EllipsoidDiameters",
+    "BlandAltman",
+    "volume_ml",
+    "ellipsoid_diameters",
+    "ellipsoid_volume_ml",
+    "psa_density",
+    "bland_altman",
+    "volume_error_percent",
+]
+
+
+def _mask3d(mask, spacing, func: str):
+    m = as_mask(mask, name="mask")
+    if m.ndim != 3:
+        raise ValueError(f"{func} needs a 3D mask indexed (x, y, z), got shape {m.shape}")
+    sp = as_spacing(spacing, 3, name="spacing", shape=m.shape)
+    return m, sp
+
+
+def volume_ml(mask: np.ndarray, spacing) -> float:
+    """Volume of a mask in mL: voxel count x voxel volume.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        3D mask ``(x, y, z)``; bool or labels (``> 0`` is foreground).
+    spacing : sequence of float
+        Voxel size in mm, 3 values.
+
+    Returns
+    -------
+    float
+        ``count * prod(spacing) / 1000`` (mm^3 -> mL). ``0.0`` for an empty mask.
+    """
+    m, sp = _mask3d(mask, spacing, "volume_ml")
+    return int(np.count_nonzero(m)) * float(np.prod(sp)) / 1000.0
+
+
+@dataclass(frozen=True)
+class EllipsoidDiameters:
+    """The three prostate diameters a radiologist measures, in mm.
+
+    Attributes
+    ----------
+    transverse_mm : float
+        Left-right extent (axis 0) on the widest axial slice.
+    ap_mm : float
+        Antero-posterior extent (axis 1) on the same slice.
+    cc_mm : float
+        Cranio-caudal extent (axis 2): number of slices from the first to the
+        last slice containing gland, times the slice spacing.
+    axial_slice : int or None
+        Index ``k`` of the widest axial slice ``mask[:, :, k]``; ``None`` for
+        an empty mask.
+    """
+
+    transverse_mm: float
+    ap_mm: float
+    cc_mm: float
+    axial_slice: int | None
+
+
+def ellipsoid_diameters(mask: np.ndarray, spacing) -> EllipsoidDiameters:
+    """Measure transverse, antero-posterior and cranio-caudal diameters (mm).
+
+    Mimics the radiologist's measurement: pick the axial slice where the
+    gland is largest (most voxels; on a tie the first such slice), measure
+    on it the extent along x (transverse) and y (antero-posterior) as
+    ``(max_index - min_index + 1) * spacing``; the cranio-caudal diameter is
+    ``(last_slice - first_slice + 1) * spacing[2]``.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        3D mask ``(x, y, z)`` in RAS orientation; bool or labels (``> 0``).
+    spacing : sequence of float
+        Voxel size in mm, 3 values.
+
+    Returns
+    -------
+    EllipsoidDiameters
+        All diameters ``0.0`` and ``axial_slice=None`` for an empty mask.
+    """
+    m, sp = _mask3d(mask, spacing, "ellipsoid_diameters")
+    area = m.sum(axis=(0, 1))
+    if not area.any():
+        return EllipsoidDiameters(0.0, 0.0, 0.0, None)
+    k = int(np.argmax(area))  # argmax returns the first maximum
+    xs = np.flatnonzero(m[:, :, k].any(axis=1))
+    ys = np.flatnonzero(m[:, :, k].any(axis=0))
+    zs = np.flatnonzero(area)
+    return EllipsoidDiameters(
+        transverse_mm=float((xs[-1] - xs[0] + 1) * sp[0]),
+        ap_mm=float((ys[-1] - ys[0] + 1) * sp[1]),
+        cc_mm=float((zs[-1] - zs[0] + 1) * sp[2]),
+        axial_slice=k,
+    )
+
+
+def ellipsoid_volume_ml(mask: np.ndarray, spacing) -> float:
+    """Prostate volume by the ellipsoid formula, in mL.
+
+    ``V = T * AP * CC * pi / 6`` with the diameters (mm) from
+    :func:`ellipsoid_diameters`, divided by 1000 (mm^3 -> mL).
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        3D mask ``(x, y, z)``; bool or labels (``> 0``).
+    spacing : sequence of float
+        Voxel size in mm, 3 values.
+
+    Returns
+    -------
+    float
+        Volume in mL; ``0.0`` for an empty mask.
+    """
+    d = ellipsoid_diameters(mask, spacing)
+    return d.transverse_mm * d.ap_mm * d.cc_mm * np.pi / 6.0 / 1000.0
+
+
+def _numbers(x, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}") from err
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN: {x!r}")
+    return arr
+
+
+def _scalar_or_array(arr: np.ndarray):
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def psa_density(psa_ng_ml, volume_ml):
+    """PSA density: serum PSA divided by prostate volume.
+
+    Parameters
+    ----------
+    psa_ng_ml : float or array_like
+        Serum PSA in ng/mL; must be >= 0 and not NaN.
+    volume_ml : float or array_like
+        Prostate volume in mL (= cc); must be > 0 and finite.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        PSA density in ng/mL/cc (a float for scalar input),
+        e.g. ``psa_density(6.0, 40.0) == 0.15``. A common clinical cut-off is
+        0.15 ng/mL/cc.
+    """
+    psa = _numbers(psa_ng_ml, "psa_ng_ml")
+    vol = _numbers(volume_ml, "volume_ml")
+    if np.any(psa < 0):
+        raise ValueError(f"psa_ng_ml must be >= 0 ng/mL, got {psa_ng_ml!r}")
+    if np.any(vol <= 0) or not np.all(np.isfinite(vol)):
+        raise ValueError(f"volume_ml must be finite and > 0 mL, got {volume_ml!r}")
+    return _scalar_or_array(psa / vol)
+
+
+def volume_error_percent(reference_ml, measured_ml):
+    """Signed volume error in percent of the reference.
+
+    Parameters
+    ----------
+    reference_ml : float or array_like
+        True (reference) volume in mL; must be > 0.
+    measured_ml : float or array_like
+        Measured volume in mL.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``100 * (measured - reference) / reference``; positive means the
+        measurement overestimates.
+    """
+    ref = _numbers(reference_ml, "reference_ml")
+    meas = _numbers(measured_ml, "measured_ml")
+    if np.any(ref <= 0) or not np.all(np.isfinite(ref)):
+        raise ValueError(f"reference_ml must be finite and > 0 mL, got {reference_ml!r}")
+    return _scalar_or_array(100.0 * (meas - ref) / ref)
+
+
+@dataclass(frozen=True)
+class BlandAltman:
+    """Result of a Bland-Altman agreement analysis.
+
+    Attributes
+    ----------
+    bias : float
+        Mean difference (measured - reference), in the input unit (e.g. mL)
+        or in percent.
+    sd : float
+        Standard deviation of the differences (``ddof=1``).
+    lower, upper : float
+        95 % limits of agreement, ``bias -/+ 1.96 * sd``.
+    means : numpy.ndarray
+        Per-pair mean ``(reference + measured) / 2`` (x axis of the plot).
+    differences : numpy.ndarray
+        Per-pair difference (y axis of the plot).
+    """
+
+    bias: float
+    sd: float
+    lower: float
+    upper: float
+    means: np.ndarray
+    differences: np.ndarray
+
+
+def bland_altman(reference, measured, percent: bool = False) -> BlandAltman:
+    """Bland-Altman agreement between two measurement methods.
+
+    Parameters
+    ----------
+    reference : array_like
+        Reference values (e.g. segmentation volumes in mL), one per case.
+    measured : array_like
+        Values from the method under test, same length.
+    percent : bool
+        If False, differences are ``measured - reference`` (input units).
+        If True, ``100 * (measured - reference) / mean_of_pair`` (percent).
+
+    Returns
+    -------
+    BlandAltman
+        Bias, SD (``ddof=1``), limits of agreement ``bias -/+ 1.96 SD``,
+        and the per-pair means and differences.
+
+    Raises
+    ------
+    ValueError
+        If the lengths differ, there are fewer than 2 pairs, values are NaN,
+        or (``percent=True``) a pair has mean 0.
+    """
+    ref = _numbers(reference, "reference").ravel()
+    meas = _numbers(measured, "measured").ravel()
+    if ref.shape != meas.shape:
+        raise ValueError(
+            f"reference and measured must have the same length, got {ref.size} and {meas.size}"
+        )
+    if ref.size < 2:
+        raise ValueError(f"bland_altman needs at least 2 pairs, got {ref.size}")
+    means = (ref + meas) / 2.0
+    diff = meas - ref
+    if percent:
+        if np.any(means == 0):
+            raise ValueError("percent=True needs every pair to have a non-zero mean")
+        diff = 100.0 * diff / means
+    bias = float(np.mean(diff))
+    sd = float(np.std(diff, ddof=1))
+    return BlandAltman(
+        bias=bias,
+        sd=sd,
+        lower=bias - 1.96 * sd,
+        upper=bias + 1.96 * sd,
+        means=means,
+        differences=diff,
+    )
