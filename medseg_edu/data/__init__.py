@@ -4,16 +4,22 @@ Torch datasets (``SliceDataset``, ``PatchDataset``, ``split_slices``) are
 imported on first use, so the numpy-only notebooks never load torch.
 """
 
+from .brain import Brain, brain_scan, mni_brain, simulate_atrophy
 from .cache import cache_dir
 from .case import Case
 from .phantom import MSD_SPACINGS, msd_like_spacing, msd_like_volume_ml, prostate_phantom
 from .prep import GRID, PIXEL_MM, from_grid, normalise, to_grid
+from .deform import random_displacement, warp
+from .msd import (MSD_PROSTATE_MD5, MSD_PROSTATE_URL, DatasetUnavailableError, fetch_msd_prostate,
+                  load_msd_label, load_msd_prostate)
 from .render import TISSUES, render_mr
 from .split import PhantomSplit, prostate_split
 
 _LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid"}
 
-__all__ = ["Case", "GRID", "MSD_SPACINGS", "PIXEL_MM", "PhantomSplit", "TISSUES", "cache_dir",
+__all__ = ["Brain", "DatasetUnavailableError", "MSD_PROSTATE_MD5", "MSD_PROSTATE_URL",
+           "brain_scan", "fetch_msd_prostate", "load_msd_label", "load_msd_prostate", "mni_brain",
+           "random_displacement", "simulate_atrophy", "warp", "Case", "GRID", "MSD_SPACINGS", "PIXEL_MM", "PhantomSplit", "TISSUES", "cache_dir",
            "from_grid", "msd_like_spacing", "msd_like_volume_ml", "normalise", "prostate_phantom",
            "prostate_split", "render_mr", "to_grid", *sorted(_LAZY)]
 

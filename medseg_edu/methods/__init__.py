@@ -1,0 +1,22 @@
+"""Segmentation methods, one module each, all with the same entry point::
+
+    mask = medseg_edu.methods.<name>.segment(image, spacing, **params)
+
+``image`` is a 3D (x, y, z) array, ``spacing`` its voxel size in mm; ``mask``
+is a bool array of the same shape (the whole gland). Any notebook - and the
+showdown - can therefore swap one method for another.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: In the order the notebooks teach them.
+METHODS = ("threshold", "snake", "atlas", "patch_cnn", "fcn", "unet", "dilated")
+
+
+def get(name: str):
+    """The module of method ``name`` (it has a ``segment`` function)."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {METHODS}")
+    return importlib.import_module(f"{__name__}.{name}")

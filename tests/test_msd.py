@@ -1,0 +1,280 @@
+"""MSD Task05 fetcher and loader (medseg_edu.data.msd) - nothing downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import time
+import urllib.error
+import urllib.request
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from medseg_edu.data import msd
+from medseg_edu.data.case import Case
+from medseg_edu.data.msd import (
+    MSD_PROSTATE_MD5,
+    MSD_PROSTATE_URL,
+    ChecksumError,
+    DatasetUnavailableError,
+    UnsafeArchiveError,
+    fetch_msd_prostate,
+    load_msd_label,
+    load_msd_prostate,
+    safe_extract_tar,
+)
+
+SHAPE = (12, 10, 4)
+SPACING = (0.625, 0.625, 3.6)
+
+
+def _affine(spacing=SPACING):
+    return np.diag(list(spacing) + [1.0])
+
+
+def _write_image(path, shape=SHAPE, value=0.0):
+    rng = np.random.default_rng(len(str(path)))
+    t2 = rng.random(shape).astype(np.float32) * 500 + value
+    adc = rng.random(shape).astype(np.float32) * 2000
+    img = nib.Nifti1Image(np.stack([t2, adc], axis=-1), _affine())
+    nib.save(img, str(path))
+    return t2, adc
+
+
+def _write_label(path, labels, dtype=np.uint8):
+    nib.save(nib.Nifti1Image(labels.astype(dtype), _affine()), str(path))
+
+
+def _labels(with_tz=True):
+    lab = np.zeros(SHAPE, np.uint8)
+    lab[3:9, 3:7, 1:3] = 1
+    if with_tz:
+        lab[5:7, 4:6, 1:3] = 2
+    return lab
+
+
+def make_task05(base, with_json=True):
+    """A tiny Task05-shaped folder: 3 training cases (one PZ-only), 1 test case."""
+    root = base / "Task05_Prostate"
+    for sub in ("imagesTr", "labelsTr", "imagesTs"):
+        (root / sub).mkdir(parents=True)
+    truth = {}
+    for name, tz in (("prostate_00", True), ("prostate_02", True), ("prostate_18", False)):
+        t2, adc = _write_image(root / "imagesTr" / f"{name}.nii.gz")
+        _write_label(root / "labelsTr" / f"{name}.nii.gz", _labels(tz))
+        truth[name] = (t2, adc, _labels(tz))
+    _write_image(root / "imagesTs" / "prostate_08.nii.gz")
+    # macOS resource-fork junk, as in the real archive
+    (root / "imagesTr" / "._prostate_00.nii.gz").write_bytes(b"\x00\x05\x16\x07junk")
+    if with_json:
+        meta = {
+            "name": "PROSTATE", "modality": {"0": "T2", "1": "ADC"},
+            "labels": {"0": "background", "1": "PZ", "2": "TZ"},
+            "numTraining": 3, "numTest": 1,
+            "training": [{"image": f"./imagesTr/{n}.nii.gz", "label": f"./labelsTr/{n}.nii.gz"}
+                         for n in ("prostate_18", "prostate_00", "prostate_02")],
+            "test": ["./imagesTs/prostate_08.nii.gz"],
+        }
+        (root / "dataset.json").write_text(json.dumps(meta))
+    return root, truth
+
+
+def test_constants_match_facts():
+    assert MSD_PROSTATE_URL == "https://msd-for-monai.s3-us-west-2.amazonaws.com/Task05_Prostate.tar"
+    assert MSD_PROSTATE_MD5 == "35138f08b1efaef89d7424d2bcc928db"
+
+
+@pytest.mark.parametrize("with_json", [True, False])
+def test_load_train_cases(tmp_path, with_json):
+    root, truth = make_task05(tmp_path, with_json)
+    cases = load_msd_prostate(root)
+    assert [c.name for c in cases] == ["prostate_00", "prostate_02", "prostate_18"]
+    for c in cases:
+        t2, adc, lab = truth[c.name]
+        assert isinstance(c, Case)
+        assert c.image.dtype == np.float32 and c.image.shape == SHAPE
+        assert np.allclose(c.image, t2) and np.allclose(c.adc, adc)
+        assert c.labels.dtype == np.uint8 and np.array_equal(c.labels, lab)
+        assert c.spacing == pytest.approx(SPACING)
+        assert c.meta["has_labels"] is True
+    pz_only = cases[2]
+    assert set(np.unique(pz_only.labels)) == {0, 1}
+    assert pz_only.meta["zones_present"] == [1]
+    assert pz_only.gland_volume_ml > 0
+
+
+def test_load_parent_folder_and_case_selection(tmp_path):
+    make_task05(tmp_path)
+    by_name = load_msd_prostate(tmp_path, cases=["prostate_18"])
+    assert [c.name for c in by_name] == ["prostate_18"]
+    by_index = load_msd_prostate(tmp_path, cases=range(2), adc=False)
+    assert [c.name for c in by_index] == ["prostate_00", "prostate_02"]
+    assert by_index[0].adc is None
+    with pytest.raises(KeyError, match="prostate_99"):
+        load_msd_prostate(tmp_path, cases="prostate_99")
+
+
+def test_load_test_split(tmp_path):
+    root, _ = make_task05(tmp_path)
+    (c,) = load_msd_prostate(root, split="test")
+    assert c.name == "prostate_08"
+    assert c.meta["has_labels"] is False
+    assert c.labels.dtype == np.uint8 and not c.labels.any() and c.labels.shape == c.image.shape
+    with pytest.raises(ValueError):
+        load_msd_prostate(root, split="validation")
+
+
+def test_bad_label_values_named(tmp_path):
+    root, _ = make_task05(tmp_path)
+    bad = _labels()
+    bad[0, 0, 0] = 7
+    _write_label(root / "labelsTr" / "prostate_02.nii.gz", bad)
+    with pytest.raises(ValueError, match=r"prostate_02\.nii\.gz.*\[7\]"):
+        load_msd_prostate(root)
+
+
+def test_float_labels_accepted(tmp_path):
+    path = tmp_path / "lab.nii.gz"
+    _write_label(path, _labels(), dtype=np.float32)
+    labels, spacing = load_msd_label(path)
+    assert labels.dtype == np.uint8 and np.array_equal(labels, _labels())
+    assert spacing == pytest.approx(SPACING)
+
+
+def test_shape_mismatch_names_both_files(tmp_path):
+    root, _ = make_task05(tmp_path)
+    _write_label(root / "labelsTr" / "prostate_00.nii.gz", np.zeros((12, 10, 5), np.uint8))
+    with pytest.raises(ValueError, match=r"imagesTr.prostate_00.*\(12, 10, 4\).*labelsTr.prostate_00.*\(12, 10, 5\)"):
+        load_msd_prostate(root, cases=["prostate_00"])
+
+
+# --------------------------------------------------------------------------- archives
+
+
+def _tar_bytes(add):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        add(tar)
+    return buf.getvalue()
+
+
+def _add_file(tar, name, data=b"x"):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _good_archive(tmp_path):
+    root, _ = make_task05(tmp_path / "src")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(root, arcname="Task05_Prostate")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("evil", ["../evil", "/tmp/medseg_edu_abs_evil", "Task05_Prostate/../../evil"])
+def test_unsafe_member_refused(tmp_path, evil):
+    archive = tmp_path / "evil.tar"
+    archive.write_bytes(_tar_bytes(lambda t: (_add_file(t, "Task05_Prostate/ok.txt"), _add_file(t, evil))))
+    dest = tmp_path / "out"
+    with pytest.raises(UnsafeArchiveError, match="evil"):
+        safe_extract_tar(archive, dest)
+    assert not (tmp_path / "evil").exists()
+    assert not list(dest.rglob("*.txt"))  # checked before anything was written
+
+
+def test_links_and_devices_refused(tmp_path):
+    def sym(tar):
+        info = tarfile.TarInfo("Task05_Prostate/link")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "../../etc/passwd"
+        tar.addfile(info)
+
+    def dev(tar):
+        info = tarfile.TarInfo("Task05_Prostate/dev")
+        info.type = tarfile.CHRTYPE
+        tar.addfile(info)
+
+    for maker, word in ((sym, "link"), (dev, "dev")):
+        archive = tmp_path / f"{word}.tar"
+        archive.write_bytes(_tar_bytes(maker))
+        with pytest.raises(UnsafeArchiveError, match=f"Task05_Prostate/{word}"):
+            safe_extract_tar(archive, tmp_path / f"out_{word}")
+
+
+def test_fetch_refuses_evil_archive(tmp_path):
+    data = _tar_bytes(lambda t: _add_file(t, "../evil"))
+    src = tmp_path / "evil.tar"
+    src.write_bytes(data)
+    cache = tmp_path / "cache"
+    with pytest.raises(UnsafeArchiveError):
+        fetch_msd_prostate(cache, url=src.as_uri(), md5=hashlib.md5(data).hexdigest())
+    assert not (tmp_path / "evil").exists() and not (cache.parent / "evil").exists()
+    assert not (cache / "Task05_Prostate").exists()
+
+
+def test_fake_download_extracts(tmp_path):
+    data = _good_archive(tmp_path)
+    src = tmp_path / "Task05_Prostate.tar"
+    src.write_bytes(data)
+    cache = tmp_path / "cache"
+    root = fetch_msd_prostate(cache, url=src.as_uri(), md5=hashlib.md5(data).hexdigest())
+    assert root == cache / "Task05_Prostate"
+    assert (root / "dataset.json").exists()
+    assert not (root / "imagesTr" / "._prostate_00.nii.gz").exists()  # macOS junk skipped
+    assert not list(cache.glob("*.part")) and not list(cache.glob(".Task05*"))
+    assert len(load_msd_prostate(root)) == 3
+    # second call returns at once, without touching the URL
+    assert fetch_msd_prostate(cache, url="http://invalid.invalid/x.tar", md5="0") == root
+
+
+def test_md5_mismatch_leaves_no_tar(tmp_path):
+    data = _good_archive(tmp_path)
+    src = tmp_path / "src.tar"
+    src.write_bytes(data)
+    cache = tmp_path / "cache"
+    with pytest.raises(ChecksumError, match="md5"):
+        fetch_msd_prostate(cache, url=src.as_uri(), md5="0" * 32)
+    assert not (cache / "Task05_Prostate.tar").exists()
+    assert not (cache / "Task05_Prostate.tar.part").exists()
+    assert not (cache / "Task05_Prostate").exists()
+    assert issubclass(ChecksumError, DatasetUnavailableError)
+
+
+def test_offline_fails_fast_and_mentions_phantoms(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    t0 = time.perf_counter()
+    with pytest.raises(DatasetUnavailableError) as info:
+        fetch_msd_prostate(tmp_path / "cache")
+    assert time.perf_counter() - t0 < 2
+    message = str(info.value)
+    assert "download" in message and "failed" in message
+    assert "name resolution" in message
+    assert "prostate_phantom" in message and "offline" in message
+    assert isinstance(info.value, RuntimeError)
+    assert not list((tmp_path / "cache").glob("Task05_Prostate.tar*"))
+
+
+def test_timeout_is_unavailable(tmp_path, monkeypatch):
+    def slow(*args, **kwargs):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(urllib.request, "urlopen", slow)
+    with pytest.raises(DatasetUnavailableError, match="timed out"):
+        fetch_msd_prostate(tmp_path / "cache", timeout=1)
+
+
+def test_default_cache_from_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDSEG_EDU_CACHE", str(tmp_path))
+    root = tmp_path / "Task05_Prostate"
+    root.mkdir()
+    (root / "dataset.json").write_text("{}")
+    assert fetch_msd_prostate() == root
+    assert msd.default_cache_dir() == tmp_path

@@ -1,0 +1,274 @@
+#!/usr/bin/env python
+"""Execute notebooks headless and report wall time and peak kernel memory.
+
+Usage::
+
+    python tools/run_notebooks.py [--inplace] [--timeout 600] [--strict]
+                                  [--markdown OUT.md] NB [NB ...]
+
+Each notebook runs top to bottom with nbclient in its own child process
+(``python tools/run_notebooks.py --one NB``) started from this same
+interpreter, with the notebook's folder as working directory. The kernel is
+``python3``; jupyter_client replaces a kernelspec's bare ``python`` with
+``sys.executable``, so the kernel is this venv's ipykernel (checked at run
+time: the kernel's command line must start with ``sys.executable``).
+
+Peak memory
+    Primary method: ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` in the
+    child process after the kernel has shut down. jupyter_client's local
+    provisioner ``wait()``s on the kernel process, so the kernel is reaped and
+    its high-water RSS is accounted to the child (verified per run: the
+    kernel pid must no longer be waitable). This is exact for the kernel
+    process itself and cannot miss a short spike.
+    Cross-check / fallback: a thread samples the summed RSS of the child's
+    whole process tree (the kernel and anything it spawned) every 0.05 s with
+    psutil. If the kernel was not reaped, or its own subprocesses used more
+    than the kernel alone, the psutil figure is reported and the row is
+    marked ``*`` (method ``psutil``).
+
+Budget: 120 s and 1536 MB (1.5 GB) per notebook on 2 CPU cores. Rows over
+budget are flagged ``OVER``. The exit status is non-zero if any notebook
+fails, and with ``--strict`` also if any is over budget.
+
+``--inplace`` writes the executed notebook (outputs stored, no timing
+metadata) back to its file - this is what gets committed. A notebook that
+fails is not written back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BUDGET_SECONDS = 120.0
+BUDGET_MB = 1536.0
+SAMPLE_INTERVAL = 0.05
+
+
+# --------------------------------------------------------------------------
+# child: run a single notebook
+# --------------------------------------------------------------------------
+class _TreeSampler(threading.Thread):
+    """Sample the summed RSS of this process's descendants (not itself)."""
+
+    def __init__(self, interval: float = SAMPLE_INTERVAL):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak_bytes = 0
+        self.first_child_pid: int | None = None
+        self.first_child_cmdline: list[str] | None = None
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop_event.is_set():
+            total = 0
+            try:
+                children = me.children(recursive=True)
+            except psutil.Error:
+                children = []
+            for proc in children:
+                try:
+                    total += proc.memory_info().rss
+                    if self.first_child_pid is None and proc.ppid() == me.pid:
+                        self.first_child_pid = proc.pid
+                        self.first_child_cmdline = proc.cmdline()
+                except psutil.Error:
+                    pass
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def _maxrss_children_mb() -> float:
+    import resource
+
+    value = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return value / (1024 * 1024) if sys.platform == "darwin" else value / 1024
+
+
+def _kernel_was_reaped(pid: int | None) -> bool:
+    """True if ``pid`` (a child of ours) has been waited for, i.e. its usage is accounted."""
+    if pid is None:
+        return False
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True  # already reaped by jupyter_client
+    return done == pid  # we reaped it just now: accounted as well
+
+
+def run_one(path: Path, timeout: int, inplace: bool) -> dict:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    path = path.resolve()
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,  # no per-cell timestamps in committed notebooks
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    sampler = _TreeSampler()
+    sampler.start()
+    status, detail = "ok", ""
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        status = "error"
+        detail = (getattr(error, "ename", "") + ": " + getattr(error, "evalue", "")).strip(": ")
+        detail = detail or str(error).strip().splitlines()[-1]
+    except CellTimeoutError as error:
+        status, detail = "timeout", str(error).strip().splitlines()[0]
+    except Exception as error:  # kernel died, could not start, ...
+        status, detail = "error", f"{type(error).__name__}: {error}"
+    seconds = time.perf_counter() - start
+    sampler.stop()
+
+    kernel_cmd = sampler.first_child_cmdline or []
+    same_python = bool(kernel_cmd) and kernel_cmd[0] == sys.executable
+    rusage_mb = _maxrss_children_mb()
+    reaped = _kernel_was_reaped(sampler.first_child_pid)
+    psutil_mb = sampler.peak_bytes / (1024 * 1024)
+    if reaped and rusage_mb > 0 and rusage_mb >= 0.98 * psutil_mb:
+        peak_mb, method = rusage_mb, "getrusage"
+    else:
+        peak_mb, method = psutil_mb, "psutil"
+
+    if inplace and status == "ok":
+        nbformat.write(nb, path)
+    return {
+        "notebook": str(path),
+        "seconds": round(seconds, 2),
+        "peak_mb": round(peak_mb, 1),
+        "method": method,
+        "rusage_mb": round(rusage_mb, 1),
+        "psutil_mb": round(psutil_mb, 1),
+        "kernel_reaped": reaped,
+        "kernel_cmd": kernel_cmd[:3],
+        "kernel_is_this_python": same_python,
+        "status": status,
+        "detail": detail,
+    }
+
+
+# --------------------------------------------------------------------------
+# parent: one child process per notebook, then the table
+# --------------------------------------------------------------------------
+def run_in_child(path: Path, timeout: int, inplace: bool) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(path.resolve()),
+               "--timeout", str(timeout), "--result-json", str(out)]
+        if inplace:
+            cmd.append("--inplace")
+        proc = subprocess.run(cmd, cwd=path.resolve().parent)
+        if out.exists():
+            return json.loads(out.read_text())
+    return {"notebook": str(path), "seconds": float("nan"), "peak_mb": float("nan"),
+            "method": "-", "status": "error", "detail": f"runner exited with code {proc.returncode}"}
+
+
+def over_budget(row: dict) -> bool:
+    return row["seconds"] > BUDGET_SECONDS or row["peak_mb"] > BUDGET_MB
+
+
+def format_table(rows: list[dict], markdown: bool = False) -> str:
+    header = ["notebook", "seconds", "peak MB", "status"]
+    lines = []
+    for row in rows:
+        status = row["status"]
+        if status != "ok" and row.get("detail"):
+            status += f" ({row['detail'][:60]})"
+        if over_budget(row):
+            status += " OVER"
+        mark = "*" if row.get("method") == "psutil" else ""
+        lines.append([Path(row["notebook"]).name, f"{row['seconds']:.1f}",
+                      f"{row['peak_mb']:.0f}{mark}", status])
+    note = (f"Budget: {BUDGET_SECONDS:.0f} s and {BUDGET_MB:.0f} MB per notebook. "
+            "Peak MB = the kernel's peak RSS from getrusage(RUSAGE_CHILDREN) after it was "
+            "reaped; * = summed RSS of the kernel's process tree sampled every 0.05 s "
+            "(psutil), used when that was larger or the kernel was not reaped.")
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    note += f" OMP_NUM_THREADS={threads}, {os.cpu_count()} CPUs visible."
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|---|---:|---:|---|"]
+        out += ["| " + " | ".join(cells) + " |" for cells in lines]
+        return "\n".join(out) + "\n\n" + note + "\n"
+    widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
+              for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:{'<' if i in (0, 3) else '>'}{w}}}" for i, w in enumerate(widths))
+    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*cells) for cells in lines]
+    return "\n".join(out) + "\n" + note
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--inplace", action="store_true", help="save executed notebooks back")
+    parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
+    parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
+    parser.add_argument("--strict", action="store_true", help="fail when a notebook is over budget")
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result-json", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.one is not None:  # child mode
+        result = run_one(args.one, args.timeout, args.inplace)
+        if args.result_json:
+            args.result_json.write_text(json.dumps(result))
+        else:
+            print(json.dumps(result, indent=1))
+        return 0 if result["status"] == "ok" else 1
+
+    if not args.notebooks:
+        parser.error("no notebooks given")
+    rows = []
+    for nb in args.notebooks:
+        if not nb.exists():
+            print(f"skip: {nb} does not exist", file=sys.stderr)
+            continue
+        print(f"running {nb} ...", file=sys.stderr, flush=True)
+        row = run_in_child(nb, args.timeout, args.inplace)
+        if row.get("kernel_cmd") and not row.get("kernel_is_this_python"):
+            print(f"warning: kernel ran {row['kernel_cmd'][0]!r}, not {sys.executable!r}",
+                  file=sys.stderr)
+        rows.append(row)
+    if not rows:
+        print("no notebooks to run", file=sys.stderr)
+        return 1
+    print(format_table(rows))
+    if args.markdown:
+        args.markdown.write_text(format_table(rows, markdown=True))
+    failed = [r for r in rows if r["status"] != "ok"]
+    over = [r for r in rows if over_budget(r)]
+    if failed:
+        print(f"{len(failed)} notebook(s) failed", file=sys.stderr)
+        return 1
+    if over:
+        print(f"{len(over)} notebook(s) over budget", file=sys.stderr)
+        if args.strict:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
