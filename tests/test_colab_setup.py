@@ -35,7 +35,7 @@ def canonical_setup_cell() -> str:
     return "\n".join(lines).strip()
 
 
-_REAL_RUN = subprocess.run
+_REAL_RUN, _REAL_POPEN = subprocess.run, subprocess.Popen
 
 
 def run_cell(source: str, monkeypatch, on_colab: bool, google_installed: bool = True,
@@ -51,8 +51,12 @@ def run_cell(source: str, monkeypatch, on_colab: bool, google_installed: bool = 
 
     def fake_run(cmd, *args, **kwargs):
         calls.append((list(cmd), kwargs))
-        if cmd[0] == "git":
-            return _REAL_RUN(cmd, *args, **kwargs)
+        if cmd[0] == "git":  # really clone (from the local checkout); Popen is guarded below
+            guarded, subprocess.Popen = subprocess.Popen, _REAL_POPEN
+            try:
+                return _REAL_RUN(cmd, *args, **kwargs)
+            finally:
+                subprocess.Popen = guarded
         return subprocess.CompletedProcess(cmd, 0)
 
     def no_popen(*args, **kwargs):
