@@ -146,7 +146,7 @@ def _canonical_2d(img):
     can = nib.as_closest_canonical(img3)
     kept = [ax for ax in range(3) if ax != dropped]
     array = np.squeeze(np.asanyarray(can.dataobj), axis=dropped)
-    zooms = tuple(float(can.header.get_zooms()[ax]) for ax in kept)
+    zooms = tuple(_mm(can.header.get_zooms()[ax]) for ax in kept)
     affine = can.affine[:, kept + [dropped, 3]]
     return array, zooms, affine
 
@@ -226,7 +226,7 @@ def load_volume(path, canonical: bool = True) -> Volume:
                 array = img.get_fdata(dtype=np.float32)
             else:
                 array = np.asanyarray(img.dataobj)
-            zooms = tuple(float(z) for z in img.header.get_zooms()[: _spatial_ndim(ndim)])
+            zooms = tuple(_mm(z) for z in img.header.get_zooms()[: _spatial_ndim(ndim)])
             affine = img.affine
     except Exception as err:
         raise VolumeFileError(
@@ -288,3 +288,8 @@ def save_volume(volume: Volume, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nib.save(img, str(path))
     return path
+
+
+def _mm(zoom) -> float:
+    """A header voxel size as a float in mm, without float32 noise (3.5999999 -> 3.6)."""
+    return round(float(zoom), 5)

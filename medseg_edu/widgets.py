@@ -27,8 +27,9 @@ def explorer(draw, controls, *, caption=True):
 
     Returns
     -------
-    ipywidgets.VBox
-        The live explorer (already displayed).
+    None
+        The explorer is displayed; nothing is returned, so the cell shows no
+        extra text representation of the widget.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -42,7 +43,6 @@ def explorer(draw, controls, *, caption=True):
     box = widgets.VBox([widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
                         output])
     display(box)
-    return box
 
 
 def slice_viewer(image, mask=None, *, spacing=None, title=None, mask_name="truth"):

@@ -76,7 +76,7 @@ def test_solution_passes_its_checker(path, ex):
     exec(compile(ex["solution"], f"<solution {ex['id']}>", "exec"), namespace)
     assert ex["function"] in namespace, (
         f"{path.name}: the solution of {ex['id']} must define {ex['function']}()")
-    assert exercises.check(ex["id"], namespace[ex["function"]], quiet=True) is True, (
+    assert exercises.check(ex["id"], namespace[ex["function"]], quiet=True).passed is True, (
         f"{path.name}: the published solution of {ex['id']} fails its own checker")
 
 

@@ -44,10 +44,26 @@ def _load_checker(exercise_id: str) -> Callable:
     return _CHECKERS[exercise_id]
 
 
-def check(exercise_id: str, answer, *, quiet: bool = False) -> bool:
+class Verdict:
+    """The result of :func:`check`: true when the answer passed; shows nothing in a notebook."""
+
+    def __init__(self, passed: bool, message: str):
+        self.passed, self.message = passed, message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Verdict(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:  # the printed verdict is enough
+        pass
+
+
+def check(exercise_id: str, answer, *, quiet: bool = False) -> Verdict:
     """Check a learner's answer and print the verdict.
 
-    Returns True when the answer passes. An unfinished stub (raising
+    Returns a :class:`Verdict`, true when the answer passes. An unfinished stub (raising
     ``NotImplementedError``) is reported as "not attempted yet", not as an
     error, so the notebook still runs top to bottom.
     """
@@ -64,7 +80,7 @@ def check(exercise_id: str, answer, *, quiet: bool = False) -> bool:
         verdict, ok = f"[{exercise_id}] correct! {message or ''}".rstrip(), True
     if not quiet:
         print(verdict)
-    return ok
+    return Verdict(ok, verdict)
 
 
 def known_exercises() -> list[str]:
