@@ -132,8 +132,13 @@ def render_mr(labels, spacing, seed=0, *, noise=0.05, bias=0.25, blur=True, text
     labels = np.asarray(labels)
     if labels.ndim not in (2, 3):
         raise ValueError(f"render_mr needs a 2D or 3D label map, got {labels.ndim}D with shape {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer) and labels.dtype != bool:
-        raise ValueError(f"render_mr needs integer tissue codes, got dtype {labels.dtype}")
+    if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+        # label files are often stored as floats (nibabel's get_fdata): accept whole numbers
+        if not np.issubdtype(labels.dtype, np.floating) or not np.all(np.isfinite(labels)) \
+                or not np.array_equal(labels, np.round(labels)):
+            raise ValueError(f"render_mr needs a map of integer tissue codes; got dtype {labels.dtype} "
+                             "with non-integer or non-finite values")
+        labels = np.round(labels).astype(np.int16)
     spacing = tuple(float(s) for s in spacing)
     if len(spacing) != labels.ndim or not all(np.isfinite(s) and s > 0 for s in spacing):
         raise ValueError(f"spacing {spacing} does not fit a label map of shape {labels.shape}: "
