@@ -1,0 +1,86 @@
+"""Checkers for notebook 01 (thresholding)."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.filters import threshold_otsu
+from skimage.measure import label
+
+from . import ExerciseFailed, exercise
+
+
+def _bimodal_image(seed=1):
+    """A bright disc on a dark background, with noise: Otsu separates it."""
+    rng = np.random.default_rng(seed)
+    x, y = np.mgrid[:64, :64]
+    disc = (x - 30) ** 2 + (y - 34) ** 2 < 15 ** 2
+    image = np.where(disc, 600.0, 200.0) + rng.normal(0, 60, disc.shape)
+    return image.astype(np.float32), disc
+
+
+def _as_mask(result, shape, name):
+    result = np.asarray(result)
+    if result.shape != shape:
+        raise ExerciseFailed(f"{name} should return a mask of the input's shape {shape}, got {result.shape}")
+    if result.dtype != bool:
+        raise ExerciseFailed(f"return a boolean mask (dtype bool), got dtype {result.dtype}; "
+                             "a comparison like image >= t already gives one")
+    return result
+
+
+@exercise("01.otsu_mask")
+def _otsu_mask(otsu_mask):
+    for seed in (1, 2):
+        image, disc = _bimodal_image(seed)
+        expected = image >= threshold_otsu(image)
+        got = _as_mask(otsu_mask(image), image.shape, "otsu_mask")
+        if np.array_equal(got, ~expected):
+            raise ExerciseFailed("your mask is the dark class; keep the voxels AT OR ABOVE the threshold")
+        if np.mean(got != expected) > 0.001:  # >= vs > may differ on a voxel or two
+            raise ExerciseFailed("the mask differs from image >= threshold_otsu(image); "
+                                 "use skimage.filters.threshold_otsu on the whole image")
+    return "Otsu picked the threshold that best separates the two histogram peaks, no truth needed."
+
+
+@exercise("01.largest_component")
+def _largest_component(largest_component):
+    mask = np.zeros((30, 30, 6), bool)
+    mask[2:12, 2:12, 1:5] = True       # 400 voxels: the largest
+    mask[15:28, 15:28, 2:4] = True     # 338 voxels
+    mask[20, 2, :] = True              # a thin 6-voxel line
+    mask[12, 12, 2] = True             # touches the first block only diagonally
+    got = _as_mask(largest_component(mask), mask.shape, "largest_component")
+    labelled = label(mask, connectivity=1)
+    sizes = np.bincount(labelled.ravel())
+    sizes[0] = 0
+    expected = labelled == np.argmax(sizes)
+    if got.sum() == 0:
+        raise ExerciseFailed("your mask is empty; return the voxels of the biggest component")
+    if np.array_equal(got, mask):
+        raise ExerciseFailed("you returned every component; keep only the one with the most voxels")
+    if not np.array_equal(got, expected):
+        if got.sum() == expected.sum() + 1:
+            raise ExerciseFailed("count only face neighbours (skimage.measure.label(mask, connectivity=1)); "
+                                 "a diagonal touch does not connect two regions here")
+        raise ExerciseFailed(f"expected the 400-voxel block, you kept {int(got.sum())} voxels; "
+                             "label the mask, count voxels per label (ignoring label 0) and keep the largest")
+    empty = _as_mask(largest_component(np.zeros((5, 5, 2), bool)), (5, 5, 2), "largest_component")
+    if empty.any():
+        raise ExerciseFailed("an empty mask has no components: return an empty mask")
+    return "label, count, keep the biggest: the classic clean-up after a threshold."
+
+
+@exercise("01.dice")
+def _dice(dice):
+    a = np.zeros((10, 10, 2), bool)
+    b = np.zeros((10, 10, 2), bool)
+    a[0:4, 0:5, 0] = True   # 20 voxels
+    b[2:6, 0:5, 0] = True   # 20 voxels, 10 shared
+    got = dice(a, b)
+    if not np.isclose(got, 0.5):
+        if np.isclose(got, 10 / 30):
+            raise ExerciseFailed("that is the Jaccard index |A∩B|/|A∪B|; Dice is 2|A∩B| / (|A| + |B|)")
+        raise ExerciseFailed(f"two 20-voxel masks sharing 10 voxels have Dice 0.5, you gave {got!r}")
+    if not np.isclose(dice(a, a), 1.0) or not np.isclose(dice(a, ~a), 0.0):
+        raise ExerciseFailed("identical masks must give 1.0 and disjoint masks 0.0")
+    return "Dice = 2|A∩B| / (|A| + |B|): 1 is perfect overlap, 0 none."
