@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "e2e"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook tab in front
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -80,16 +81,16 @@ def step(message: str) -> None:
 
 def open_and_run_all(page, base: str, notebook: str, timeout_s: float) -> None:
     step(f"opening {notebook}")
-    page.goto(f"{base}/lab/tree/{notebook}", wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    page.goto(f"{base}/lab/tree/{notebook}?reset", wait_until="domcontentloaded")
+    page.wait_for_selector(f"{PANEL} .jp-Cell", timeout=60_000)
     _wait_idle(page, 120)
     step("running all cells")
-    page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+    page.locator(f"{PANEL} .jp-Cell").first.click()
     page.keyboard.press("Escape")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     time.sleep(2)
     _wait_idle(page, timeout_s)
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] >> text=Traceback")
+    errors = page.locator(f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] >> text=Traceback")
     if errors.count():
         raise StepFailed(f"{notebook}: a cell raised an error in the browser run")
 
@@ -115,7 +116,7 @@ def _wait_idle(page, timeout_s: float) -> None:
 
 def explorer_with_text(page, needle: str):
     """The first live explorer (.widget-vbox) whose output mentions ``needle``."""
-    boxes = page.locator(".jp-OutputArea-output .widget-vbox")
+    boxes = page.locator(f"{PANEL} .jp-OutputArea-output .widget-vbox")
     for i in range(boxes.count()):
         box = boxes.nth(i)
         if needle.lower() in box.inner_text().lower():
