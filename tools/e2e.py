@@ -149,7 +149,8 @@ def wait_for_change(box, before, timeout_s: float = 60.0, need_text=True):
     while time.time() < deadline:
         after = output_state(box)
         if (after[0] != before[0] or not need_text) and after[1] and after[1] != before[1]:
-            return after
+            time.sleep(2.0)  # let the new figure finish painting before the screenshot
+            return output_state(box)
         time.sleep(0.5)
     return output_state(box)
 
