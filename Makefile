@@ -16,6 +16,8 @@ NB     ?= notebooks/*.ipynb
 
 # Notebooks and tests run with 2 threads, like the CI machine and a laptop.
 export OMP_NUM_THREADS ?= 2
+# Idle OpenMP threads sleep instead of spinning: training stays fast on a busy laptop.
+export OMP_WAIT_POLICY ?= PASSIVE
 export MPLBACKEND ?= module://matplotlib_inline.backend_inline
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 

@@ -1,0 +1,49 @@
+"""Checkers for notebook 05 (fully convolutional network)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ExerciseFailed, exercise
+
+
+@exercise("05.pooled_size")
+def _pooled_size(pooled_size):
+    for size, k in ((96, 3, ), (96, 0), (33, 2), (100, 3), (7, 1), (96, 5)):
+        expected = size
+        for _ in range(k):
+            expected //= 2
+        got = pooled_size(size, k)
+        if got != expected:
+            hint = ""
+            if np.isclose(float(got), size / 2 ** k) and expected != size / 2 ** k:
+                hint = " (a 2x2 pooling drops an odd last row: round down after EVERY pooling)"
+            raise ExerciseFailed(f"{size} pixels after {k} poolings should be {expected}, "
+                                 f"you gave {got!r}{hint}")
+    return "96 -> 48 -> 24 -> 12: after three poolings each score stands for an 8 x 8 pixel block."
+
+
+@exercise("05.upsample")
+def _upsample(upsample):
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(5)
+    for shape, factor in (((12, 12), 8), ((6, 10), 4), ((3, 3), 2)):
+        coarse = rng.random(shape).astype(np.float32)
+        expected = F.interpolate(torch.from_numpy(coarse)[None, None], scale_factor=factor,
+                                 mode="bilinear", align_corners=False)[0, 0].numpy()
+        got = upsample(coarse, factor)
+        if isinstance(got, torch.Tensor):
+            got = got.detach().cpu().numpy()
+        got = np.asarray(got)
+        if got.shape != expected.shape:
+            raise ExerciseFailed(f"a {shape} map upsampled by {factor} should be {expected.shape} "
+                                 f"(a 2D array), yours is {got.shape}")
+        nearest = np.kron(coarse, np.ones((factor, factor), np.float32))
+        if np.allclose(got, nearest):
+            raise ExerciseFailed("that is nearest-neighbour upsampling (blocks); use mode='bilinear'")
+        if not np.allclose(got, expected, atol=1e-5):
+            raise ExerciseFailed("values differ from bilinear interpolation with "
+                                 "align_corners=False (the setting the FCN uses)")
+    return "a smooth map, but no sharper than the 12 x 12 scores it came from."
