@@ -22,7 +22,7 @@ LAYERS = {
     "data": 2,
     "methods": 3, "nets": 3, "train": 3,
     "metrics": 4, "volumetry": 4,
-    "viz": 5, "widgets": 5, "exercises": 5,
+    "viz": 5, "widgets": 5, "exercises": 5, "showdown": 5,
 }
 
 

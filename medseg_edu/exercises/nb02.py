@@ -1,0 +1,56 @@
+"""Checkers for notebook 02 (active contours)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..methods.snake import examined_pixels
+from . import ExerciseFailed, exercise
+
+
+@exercise("02.circle")
+def _circle(circle_contour):
+    for center, radius, n in (((40.0, 70.0), 12.0, 60), ((100.0, 20.0), 5.5, 9), ((0.0, 0.0), 1.0, 4)):
+        points = np.asarray(circle_contour(center, radius, n), dtype=float)
+        if points.shape != (n, 2):
+            hint = " (one row per point: stack rows and columns as columns, e.g. np.column_stack)" \
+                if points.shape == (2, n) else ""
+            raise ExerciseFailed(f"with n_points={n} expected an array of shape ({n}, 2), got {points.shape}{hint}")
+        distance = np.hypot(points[:, 0] - center[0], points[:, 1] - center[1])
+        if not np.allclose(distance, radius, rtol=1e-6, atol=1e-6):
+            swapped = np.hypot(points[:, 1] - center[0], points[:, 0] - center[1])
+            if np.allclose(swapped, radius, rtol=1e-6, atol=1e-6):
+                raise ExerciseFailed("the points are in (col, row) order; scikit-image wants (row, col)")
+            raise ExerciseFailed(f"every point should lie {radius} pixels from the centre {center}; "
+                                 f"distances range {distance.min():.2f}-{distance.max():.2f}")
+        if len(np.unique(np.round(points, 6), axis=0)) != n:
+            raise ExerciseFailed("some points are repeated: use np.linspace(0, 2*pi, n, endpoint=False) "
+                                 "so the last point does not duplicate the first")
+        angles = np.unwrap(np.arctan2(points[:, 0] - center[0], points[:, 1] - center[1]))
+        steps = np.diff(angles)
+        if not (np.all(steps > 0) or np.all(steps < 0)):
+            raise ExerciseFailed("the points should go round the circle in order (the snake joins neighbours)")
+        if not np.allclose(steps, steps[0], rtol=1e-4, atol=1e-6):
+            raise ExerciseFailed("space the points evenly round the circle")
+    return "a closed chain of (row, col) points, ready for active_contour."
+
+
+@exercise("02.percent_examined")
+def _percent_examined(percent_examined):
+    rng = np.random.default_rng(2)
+    for shape, radius in (((60, 80), 1), ((50, 50), 2), ((40, 30), 0)):
+        snakes = [np.column_stack([rng.uniform(-2, shape[0] + 1, 30), rng.uniform(-2, shape[1] + 1, 30)])
+                  for _ in range(4)]
+        expected = 100.0 * examined_pixels(snakes, shape, radius).mean()
+        got = percent_examined(snakes, shape, radius)
+        if got is None:
+            raise ExerciseFailed("your function returned None; return the percentage")
+        got = float(got)
+        if np.isclose(got, expected / 100.0, atol=1e-3) and expected > 0.2:
+            raise ExerciseFailed(f"you returned the fraction {got:.4f}; multiply by 100 for a percentage")
+        if not np.isclose(got, expected, atol=0.05):
+            raise ExerciseFailed(f"for {len(snakes)} snakes of 30 points on a {shape} slice with radius {radius} "
+                                 f"expected {expected:.2f} %, got {got:.2f} % (round points to the nearest pixel, "
+                                 "clip them to the slice, mark a (2 radius + 1)-pixel square round each, count "
+                                 "each pixel once)")
+    return "a pixel counts once, however often the snake came back to it."
