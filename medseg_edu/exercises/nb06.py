@@ -1,0 +1,71 @@
+"""Checkers for notebook 06 (U-Net): the soft Dice and the shape of the bottleneck."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ExerciseFailed, exercise
+
+
+def _reference_soft_dice(prob, truth, eps):
+    prob, truth = np.asarray(prob, float), np.asarray(truth, float)
+    return (2 * (prob * truth).sum() + eps) / (prob.sum() + truth.sum() + eps)
+
+
+@exercise("06.soft_dice")
+def _soft_dice(soft_dice):
+    rng = np.random.default_rng(6)
+    truth = np.zeros((12, 12))
+    truth[3:9, 4:10] = 1
+    cases = {
+        "a perfect prediction": (truth.copy(), 1.0),
+        "an all-zero prediction": (np.zeros_like(truth), 1.0),
+        "a map of probabilities": (rng.uniform(0, 1, truth.shape), 1.0),
+        "a map of probabilities with eps=0": (rng.uniform(0, 1, truth.shape), 0.0),
+    }
+    for what, (prob, eps) in cases.items():
+        expected = _reference_soft_dice(prob, truth, eps)
+        got = soft_dice(prob, truth, eps=eps)
+        if not np.isfinite(got) or not np.isclose(float(got), expected, rtol=1e-6, atol=1e-9):
+            hint = ""
+            if np.isclose(float(got), 2 * (prob * truth).sum() / (prob.sum() + truth.sum()), rtol=1e-6):
+                hint = " (add eps to the numerator AND the denominator)"
+            elif np.isclose(float(got), 1 - expected, rtol=1e-6):
+                hint = " (that is 1 - Dice, the loss; return the Dice itself)"
+            elif np.isclose(float(got), ((prob > 0.5) * truth).sum() * 2 / ((prob > 0.5).sum() + truth.sum() + eps),
+                            rtol=1e-3):
+                hint = " (do not threshold the probabilities: the soft Dice must stay differentiable)"
+            raise ExerciseFailed(f"for {what} you returned {got!r}, expected {expected:.4f}{hint}")
+    half = np.full(truth.shape, 0.5)
+    return (f"a 'don't know' map of 0.5 everywhere scores {_reference_soft_dice(half, truth, 1.0):.2f}: "
+            "the soft Dice rewards confident, correct probabilities.")
+
+
+@exercise("06.bottleneck")
+def _bottleneck(bottleneck_shape):
+    import torch
+
+    from ..nets import UNet
+
+    for width, depth, size in ((8, 3, 96), (16, 4, 96), (4, 2, 64), (32, 5, 128)):
+        model = UNet(width=width, depth=depth).eval()
+        seen = {}
+
+        def record(module, inputs, output):
+            seen["shape"] = tuple(output.shape[1:3])  # returns None: the output is left alone
+
+        handle = model.bottleneck.register_forward_hook(record)
+        with torch.no_grad():
+            model(torch.zeros(1, 1, size, size))
+        handle.remove()
+        got = bottleneck_shape(width, depth, size)
+        try:
+            got = (int(got[0]), int(got[1]))
+        except (TypeError, IndexError, ValueError):
+            raise ExerciseFailed(f"return a pair (channels, side in pixels); you returned {got!r}") from None
+        if got != seen["shape"]:
+            raise ExerciseFailed(
+                f"UNet(width={width}, depth={depth}) on {size} x {size} slices has a bottleneck of "
+                f"{seen['shape'][0]} channels x {seen['shape'][1]} px; you said {got[0]} x {got[1]} "
+                "(each level doubles the channels and halves the side)")
+    return "width x 2**depth channels on a (size / 2**depth)-pixel map: few pixels, many features."

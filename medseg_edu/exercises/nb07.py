@@ -1,0 +1,54 @@
+"""Checkers for notebook 07 (dilated CNN): receptive fields by hand."""
+
+from __future__ import annotations
+
+from . import ExerciseFailed, exercise
+
+
+@exercise("07.rf_dilated")
+def _rf_dilated(rf_of_dilations):
+    from ..nets import DilatedNet, receptive_field
+
+    for dilations in ((1,), (1, 1), (1, 2, 4, 8), (1, 2, 5, 1, 2, 5), (2, 2, 2, 2), (1, 1, 2, 4, 8, 16, 1)):
+        expected = receptive_field(DilatedNet(width=2, dilations=dilations))
+        got = rf_of_dilations(list(dilations))
+        if got != expected:
+            hint = ""
+            if got == 2 * sum(dilations) + 1 - 2:
+                hint = " (start from 1: a single pixel sees itself)"
+            elif got == 3 * len(dilations):
+                hint = " (a dilated 3x3 kernel spans 2*d + 1 pixels, so it adds 2*d, not 3)"
+            raise ExerciseFailed(f"3x3 convolutions with dilations {list(dilations)} see {expected} px; "
+                                 f"you returned {got!r}{hint}")
+    return "RF = 1 + 2 * sum(dilations): doubling the dilations doubles the field at every layer."
+
+
+@exercise("07.rf_layers")
+def _rf_layers(rf_of_layers):
+    from torch import nn
+
+    from ..nets import receptive_field
+
+    def conv(k, d=1):
+        return nn.Conv2d(1, 1, k, padding=d * (k // 2), dilation=d)
+
+    stacks = {
+        "[conv3, conv3]": ([(3, 1, 1), (3, 1, 1)], [conv(3), conv(3)]),
+        "[conv3, pool2, conv3]": ([(3, 1, 1), (2, 2, 1), (3, 1, 1)], [conv(3), nn.MaxPool2d(2), conv(3)]),
+        "a U-Net-like encoder (2 x [conv3, conv3, pool2], conv3)": (
+            [(3, 1, 1), (3, 1, 1), (2, 2, 1)] * 2 + [(3, 1, 1)],
+            [conv(3), conv(3), nn.MaxPool2d(2)] * 2 + [conv(3)]),
+        "[conv3 d=2, pool2, conv3 d=4]": ([(3, 1, 2), (2, 2, 1), (3, 1, 4)],
+                                          [conv(3, 2), nn.MaxPool2d(2), conv(3, 4)]),
+        "[conv5, pool2, pool2, conv3]": ([(5, 1, 1), (2, 2, 1), (2, 2, 1), (3, 1, 1)],
+                                         [conv(5), nn.MaxPool2d(2), nn.MaxPool2d(2), conv(3)]),
+    }
+    for name, (layers, modules) in stacks.items():
+        expected = receptive_field(nn.Sequential(*modules), input_size=96)
+        got = rf_of_layers(list(layers))
+        if got != expected:
+            hint = ""
+            if name != "[conv3, conv3]" and got == 1 + sum((k - 1) * d for k, s, d in layers):
+                hint = " (after a stride-2 layer, one more pixel further on is `jump` input pixels away)"
+            raise ExerciseFailed(f"{name} sees {expected} px; you returned {got!r}{hint}")
+    return "pooling multiplies the jump, so every later layer's kernel reaches further."

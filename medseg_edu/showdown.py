@@ -1,0 +1,234 @@
+"""Every segmentation method on the same cases: Dice, HD95, volume error, time (layer 5).
+
+Used by notebook 09 and by ``make bench`` (``tools/bench.py``). A method is
+run only through its common entry point
+``medseg_edu.methods.get(name).segment(image, spacing)``, so every method
+is measured the same way. The ellipsoid formula enters as a *volume-only*
+row: it gives a volume but no mask, so it has no Dice or HD95.
+
+One result row (a ``dict``) per method and case, with the keys of
+:data:`FIELDS`; :func:`summarise` turns rows into one line per method.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import methods as _methods
+from . import metrics, volumetry
+
+__all__ = ["FIELDS", "ELLIPSOID", "run_case", "ellipsoid_row", "run", "summarise", "ranking",
+           "markdown_table", "write_csv", "read_csv"]
+
+#: Columns of a per-case result row (CSV header of benchmarks/results.csv).
+FIELDS = ("method", "case", "spacing_mm", "seconds", "dice", "hd95_mm", "true_ml", "volume_ml",
+          "volume_error_percent")
+#: Name of the volume-only row: ellipsoid formula on diameters measured from the true mask.
+ELLIPSOID = "ellipsoid"
+
+
+def _truth(case):
+    gland = getattr(case, "gland", None)
+    if gland is None:
+        gland = np.asarray(case.labels) > 0
+    return np.asarray(gland, bool)
+
+
+def run_case(name: str, case, **params) -> dict:
+    """Segment one case with method ``name`` and score it against the case's truth.
+
+    Parameters
+    ----------
+    name : str
+        A method of :data:`medseg_edu.methods.METHODS`.
+    case : Case
+        Needs ``image`` (x, y, z), ``spacing`` (mm), ``labels`` or ``gland``
+        and ``name``.
+    **params
+        Passed to the method's ``segment``.
+
+    Returns
+    -------
+    dict
+        Keys :data:`FIELDS`: ``seconds`` (wall time of ``segment``, s),
+        ``dice``, ``hd95_mm`` (mm; ``inf`` if the mask is empty),
+        ``true_ml`` and ``volume_ml`` (mL), ``volume_error_percent``
+        (signed, % of the true volume).
+    """
+    module = _methods.get(name)
+    start = time.perf_counter()
+    mask = module.segment(case.image, case.spacing, **params)
+    seconds = time.perf_counter() - start
+    mask = np.asarray(mask)
+    if mask.shape != np.shape(case.image):
+        raise ValueError(f"method {name!r} returned a mask of shape {mask.shape} for an image of "
+                         f"shape {np.shape(case.image)}; segment() must keep the image's shape")
+    truth = _truth(case)
+    true_ml = volumetry.volume_ml(truth, case.spacing)
+    measured = volumetry.volume_ml(mask, case.spacing)
+    return {
+        "method": name, "case": case.name, "spacing_mm": "x".join(f"{s:g}" for s in case.spacing),
+        "seconds": seconds, "dice": metrics.dice(mask, truth),
+        "hd95_mm": metrics.hausdorff95(mask, truth, case.spacing),
+        "true_ml": true_ml, "volume_ml": measured,
+        "volume_error_percent": volumetry.volume_error_percent(true_ml, measured),
+    }
+
+
+def ellipsoid_row(case) -> dict:
+    """Volume-only row: ellipsoid formula on diameters measured from the true mask.
+
+    The diameters are perfect (no calliper error), so the row isolates the
+    error of the shape assumption itself. ``dice`` and ``hd95_mm`` are NaN.
+    """
+    truth = _truth(case)
+    start = time.perf_counter()
+    measured = volumetry.ellipsoid_volume_ml(truth, case.spacing)
+    seconds = time.perf_counter() - start
+    true_ml = volumetry.volume_ml(truth, case.spacing)
+    return {
+        "method": ELLIPSOID, "case": case.name, "spacing_mm": "x".join(f"{s:g}" for s in case.spacing),
+        "seconds": seconds, "dice": math.nan, "hd95_mm": math.nan, "true_ml": true_ml,
+        "volume_ml": measured, "volume_error_percent": volumetry.volume_error_percent(true_ml, measured),
+    }
+
+
+def run(cases, method_names=None, *, ellipsoid=True, params=None, log=None) -> list[dict]:
+    """Run methods on cases; case by case, so each case is generated only once.
+
+    Parameters
+    ----------
+    cases : sequence of Case
+    method_names : sequence of str, optional
+        Default: every method of :data:`medseg_edu.methods.METHODS`.
+    ellipsoid : bool
+        Also add the volume-only ellipsoid row per case.
+    params : dict of str -> dict, optional
+        Extra keyword arguments per method name.
+    log : callable, optional
+        Called with one progress line per method and case (e.g. ``print``).
+
+    Returns
+    -------
+    list of dict
+        One row per (case, method), see :func:`run_case`.
+    """
+    names = tuple(method_names) if method_names is not None else _methods.METHODS
+    for name in names:
+        _methods.get(name)  # fail early on a typo, before any long run
+    params = params or {}
+    rows = []
+    for case in cases:
+        for name in names:
+            row = run_case(name, case, **params.get(name, {}))
+            rows.append(row)
+            if log:
+                log(f"{case.name} {name:10s} Dice {row['dice']:.3f} volume error "
+                    f"{row['volume_error_percent']:+6.1f} % ({row['seconds']:.1f} s)")
+        if ellipsoid:
+            rows.append(ellipsoid_row(case))
+    return rows
+
+
+def _mean_sd(values):
+    values = np.asarray([v for v in values if np.isfinite(v)], float)
+    if values.size == 0:
+        return math.nan, math.nan
+    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
+def summarise(rows) -> list[dict]:
+    """One summary per method, in the order the methods first appear.
+
+    Returns
+    -------
+    list of dict
+        ``method``, ``cases``, ``dice_mean``, ``dice_sd``, ``hd95_mean``,
+        ``hd95_sd`` (mm; over cases with a non-empty mask), ``empty`` (cases
+        where the method returned an empty mask), ``abs_volume_error_median``
+        and ``volume_error_mean`` (%), ``seconds_per_case`` (mean, s).
+    """
+    order = list(dict.fromkeys(r["method"] for r in rows))
+    out = []
+    for name in order:
+        own = [r for r in rows if r["method"] == name]
+        dice_mean, dice_sd = _mean_sd([float(r["dice"]) for r in own])
+        hd = [float(r["hd95_mm"]) for r in own]
+        hd_mean, hd_sd = _mean_sd(hd)
+        err = np.array([float(r["volume_error_percent"]) for r in own])
+        out.append({
+            "method": name, "cases": len(own), "dice_mean": dice_mean, "dice_sd": dice_sd,
+            "hd95_mean": hd_mean, "hd95_sd": hd_sd, "empty": int(sum(math.isinf(h) for h in hd)),
+            "abs_volume_error_median": float(np.median(np.abs(err))),
+            "volume_error_mean": float(err.mean()),
+            "seconds_per_case": float(np.mean([float(r["seconds"]) for r in own])),
+        })
+    return out
+
+
+def ranking(summary) -> list[tuple[str, float]]:
+    """``(method, mean Dice)`` pairs, best first; volume-only rows are left out.
+
+    Ties (after rounding Dice to 2 decimals) keep the teaching order of
+    :data:`medseg_edu.methods.METHODS`, so a tiny numeric jitter cannot
+    reorder a printed ranking.
+    """
+    order = {name: i for i, name in enumerate(_methods.METHODS)}
+    scored = [(s["method"], s["dice_mean"]) for s in summary if np.isfinite(s["dice_mean"])]
+    return sorted(scored, key=lambda m: (-round(m[1], 2), order.get(m[0], len(order))))
+
+
+def _fmt(value, spec, sd=None):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = format(value, spec)
+    if sd is not None and np.isfinite(sd):
+        text += " ± " + format(sd, spec)
+    return text
+
+
+def markdown_table(summary) -> str:
+    """The summary as a Markdown table (one line per method)."""
+    lines = ["| method | cases | Dice (mean ± SD) | HD95 mm (mean ± SD) | median abs. volume error % "
+             "| mean volume error % | seconds per case |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for s in summary:
+        hd = _fmt(s["hd95_mean"], ".1f", s["hd95_sd"])
+        if s.get("empty"):
+            hd += f" ({s['empty']} empty)"
+        lines.append(
+            f"| {s['method']} | {s['cases']} | {_fmt(s['dice_mean'], '.3f', s['dice_sd'])} | {hd} | "
+            f"{_fmt(s['abs_volume_error_median'], '.1f')} | {_fmt(s['volume_error_mean'], '+.1f')} | "
+            f"{_fmt(s['seconds_per_case'], '.2g' if s['seconds_per_case'] < 0.1 else '.1f')} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(rows, path) -> Path:
+    """Write per-case rows to ``path`` (CSV with header :data:`FIELDS`); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return path
+
+
+def read_csv(path) -> list[dict]:
+    """Read rows written by :func:`write_csv`; numeric columns come back as floats."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no results at {path}: run `make bench` to create them")
+    rows = []
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            for key in ("seconds", "dice", "hd95_mm", "true_ml", "volume_ml", "volume_error_percent"):
+                row[key] = float(row[key]) if row.get(key) not in (None, "") else math.nan
+            rows.append(row)
+    return rows

@@ -1,0 +1,143 @@
+"""`make bench`: the showdown tables and RESULTS.md writer (on fake results), and the committed RESULTS.md."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medseg_edu import showdown
+from medseg_edu.methods import METHODS
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "tools" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_rows():
+    rows = []
+    for i, case in enumerate(("phantom_a", "phantom_b", "phantom_c")):
+        for name, dice, hd, err, sec in (("threshold", 0.2 + 0.01 * i, 40.0, 300.0 + i, 0.5),
+                                         ("unet", 0.9 + 0.01 * i, 3.0 + i, -4.0 + i, 1.0),
+                                         ("fcn", 0.85, math.inf if i == 0 else 5.0, -10.0, 0.8)):
+            rows.append({"method": name, "case": case, "spacing_mm": "0.625x0.625x3.6", "seconds": sec,
+                         "dice": dice, "hd95_mm": hd, "true_ml": 50.0, "volume_ml": 50.0 * (1 + err / 100),
+                         "volume_error_percent": err})
+        rows.append({"method": "ellipsoid", "case": case, "spacing_mm": "0.625x0.625x3.6", "seconds": 0.001,
+                     "dice": math.nan, "hd95_mm": math.nan, "true_ml": 50.0, "volume_ml": 45.0,
+                     "volume_error_percent": -10.0})
+    return rows
+
+
+def test_summarise_fake_rows():
+    summary = {s["method"]: s for s in showdown.summarise(fake_rows())}
+    assert list(summary) == ["threshold", "unet", "fcn", "ellipsoid"]
+    unet = summary["unet"]
+    assert unet["cases"] == 3
+    assert unet["dice_mean"] == pytest.approx(0.91)
+    assert unet["dice_sd"] == pytest.approx(0.01)
+    assert unet["hd95_mean"] == pytest.approx(4.0)
+    assert unet["abs_volume_error_median"] == pytest.approx(3.0)
+    assert unet["volume_error_mean"] == pytest.approx(-3.0)
+    assert unet["seconds_per_case"] == pytest.approx(1.0)
+    assert summary["fcn"]["empty"] == 1 and summary["fcn"]["hd95_mean"] == pytest.approx(5.0)
+    assert math.isnan(summary["ellipsoid"]["dice_mean"])
+
+
+def test_ranking_leaves_out_volume_only_rows_and_is_stable():
+    ranked = showdown.ranking(showdown.summarise(fake_rows()))
+    assert [name for name, _ in ranked] == ["unet", "fcn", "threshold"]
+    tie = [{"method": m, "dice_mean": d} for m, d in (("dilated", 0.9012), ("unet", 0.8999), ("fcn", 0.7))]
+    assert [name for name, _ in showdown.ranking(tie)] == ["unet", "dilated", "fcn"]  # 0.90 = 0.90: teaching order
+
+
+def test_markdown_table_lists_every_method():
+    table = showdown.markdown_table(showdown.summarise(fake_rows()))
+    lines = table.strip().splitlines()
+    assert lines[0].startswith("| method |") and set(lines[1]) <= set("|-: ")
+    assert len(lines) == 2 + 4
+    unet = next(line for line in lines if line.startswith("| unet |"))
+    assert "0.910 ± 0.010" in unet and "4.0 ± 1.0" in unet
+    assert "(1 empty)" in next(line for line in lines if line.startswith("| fcn |"))
+    ellipsoid = next(line for line in lines if line.startswith("| ellipsoid |"))
+    assert ellipsoid.count("–") == 2  # no Dice, no HD95
+
+
+def test_csv_round_trip(tmp_path):
+    rows = fake_rows()
+    path = showdown.write_csv(rows, tmp_path / "results.csv")
+    back = showdown.read_csv(path)
+    assert len(back) == len(rows)
+    assert back[1]["method"] == "unet" and back[1]["dice"] == pytest.approx(0.9)
+    assert math.isinf(back[2]["hd95_mm"]) and math.isnan(back[3]["dice"])
+    with pytest.raises(FileNotFoundError, match="make bench"):
+        showdown.read_csv(tmp_path / "missing.csv")
+
+
+def test_results_markdown_on_fake_results(tmp_path):
+    bench = load_bench()
+    machine = {"cpu": "Test CPU", "cores": 2, "threads": "2", "python": "3.11", "platform": "Linux",
+               "date": "2026-01-01", "torch": "2.13.0+cpu", "torch_threads": 2, "numpy": "2.0"}
+    notebooks = "| notebook | seconds | peak MB | status |\n|---|---:|---:|---|\n| 00_start_here.ipynb | 20.0 | 400 | ok |\n"
+    text = bench.results_markdown(showdown.summarise(fake_rows()), machine, n_cases=3, notebooks_md=notebooks)
+    for expected in ("Test CPU", "2 cores", "torch 2.13.0+cpu", "2026-01-01", "| unet | 3 |",
+                     "| ellipsoid | 3 |", "00_start_here.ipynb", "Ranking by mean Dice: unet (0.91)"):
+        assert expected in text
+    path = tmp_path / "RESULTS.md"
+    path.write_text(text)
+    assert "00_start_here.ipynb" in bench.previous_notebook_table(path)
+    path.write_text(bench.results_markdown([], machine, n_cases=3, notebooks_md=None))
+    assert bench.previous_notebook_table(path) is None
+
+
+def test_machine_info_has_the_essentials():
+    info = load_bench().machine()
+    assert {"cpu", "cores", "torch", "date"} <= set(info)
+
+
+def test_run_rejects_unknown_method():
+    with pytest.raises(ValueError, match="unknown method"):
+        showdown.run([], ["no_such_method"])
+
+
+def test_ellipsoid_row_on_a_box():
+    class Box:
+        name = "box"
+        spacing = (1.0, 1.0, 2.0)
+        labels = np.zeros((10, 10, 6), np.uint8)
+        labels[2:8, 3:7, 1:4] = 1
+        image = labels.astype(np.float32)
+        gland = labels > 0
+
+    row = showdown.ellipsoid_row(Box)
+    assert row["true_ml"] == pytest.approx(6 * 4 * 3 * 2 / 1000)
+    assert row["volume_ml"] == pytest.approx(6 * 4 * 6 * np.pi / 6 / 1000)
+    assert math.isnan(row["dice"])
+
+
+def test_committed_results_list_every_method_and_the_ellipsoid():
+    if not RESULTS.exists():
+        pytest.fail("benchmarks/RESULTS.md is missing: run `make bench`")
+    text = RESULTS.read_text()
+    for name in (*METHODS, "ellipsoid"):
+        assert f"| {name} |" in text, f"RESULTS.md has no row for {name}; re-run `make bench`"
+    assert "## Notebooks" in text and "Machine:" in text
+
+
+def test_merge_keeps_other_methods_and_replaces_rerun_ones():
+    bench = load_bench()
+    old = fake_rows()
+    new = [dict(r, dice=0.99) for r in old if r["method"] in ("unet", "ellipsoid")]
+    merged = bench.merge_rows(old, new)
+    assert len(merged) == len(old)
+    assert all(r["dice"] == 0.99 for r in merged if r["method"] == "unet")
+    assert [r["method"] for r in merged[:4]] == ["threshold", "fcn", "unet", "ellipsoid"]  # METHODS order

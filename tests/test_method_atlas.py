@@ -1,0 +1,84 @@
+"""Registration-based segmentation (medseg_edu.methods.atlas)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from medseg_edu.data import prostate_phantom, prostate_split
+from medseg_edu.methods import atlas, get
+from medseg_edu.metrics import dice
+
+
+def test_registered_as_a_method():
+    assert get("atlas") is atlas
+
+
+@pytest.fixture(scope="module")
+def test_case():
+    return prostate_split("test")[3]
+
+
+def test_defaults_on_a_test_case(test_case):
+    mask = atlas.segment(test_case.image, test_case.spacing)
+    assert mask.shape == test_case.image.shape and mask.dtype == bool
+    assert dice(mask, test_case.gland) > 0.6
+
+
+def test_affine_recovers_a_known_shift():
+    """A moving image shifted by 6 mm along x is registered back (theta's translation ~ 6 mm)."""
+    case = prostate_phantom(11, volume_ml=50.0)
+    values, inside = atlas.to_common(case.image, case.spacing)
+    fixed = atlas.normalise_inside(values, inside)
+    shift_mm = 6.0
+    moving = np.roll(fixed, -int(shift_mm / atlas.GRID_MM), axis=0)  # content moved 6 mm to -x
+    reg = atlas.register_affine(atlas.as_tensor(fixed), atlas.as_tensor(moving), atlas.as_tensor(inside),
+                                iterations=(60,), factors=(2,))
+    # fixed point p looks up the moving image at p - 6 mm
+    assert reg.theta[0, 3].item() * atlas.HALF_WIDTH_MM == pytest.approx(-shift_mm, abs=1.5)
+    assert reg.losses[-1] < reg.losses[0]
+
+
+def test_identity_registration_keeps_labels(test_case):
+    gland, _ = atlas.to_common(test_case.gland, test_case.spacing)
+    reg = atlas.Registration(atlas.identity_theta())
+    back = atlas.warp_to_target(gland, reg, test_case.image.shape, test_case.spacing) >= 0.5
+    assert dice(back, test_case.gland) > 0.9
+
+
+def test_majority_vote():
+    stack = np.zeros((4, 2, 2, 1), bool)
+    stack[:3, 0, 0] = True
+    stack[:2, 1, 1] = True  # a 2-2 tie is not a majority
+    vote = atlas.majority_vote(stack)
+    assert vote[0, 0, 0] and not vote[1, 1, 0] and vote.dtype == bool
+    with pytest.raises(ValueError):
+        atlas.majority_vote(np.zeros((0, 3, 3), bool))
+
+
+@pytest.mark.parametrize("image, spacing, match", [
+    (np.zeros((10, 10)), (1, 1, 1), "3D"),
+    (np.full((10, 10, 4), np.nan), (1, 1, 1), "NaN"),
+    (np.zeros((10, 10, 4)), (1, 1), "spacing"),
+    (np.zeros((10, 10, 4)), (1, 0, 1), "spacing"),
+])
+def test_bad_input(image, spacing, match):
+    with pytest.raises(ValueError, match=match):
+        atlas.segment(image, spacing)
+
+
+def test_bad_options(test_case):
+    with pytest.raises(ValueError, match="n_atlases"):
+        atlas.segment(test_case.image, test_case.spacing, n_atlases=0)
+    with pytest.raises(ValueError, match="empty"):
+        atlas.segment(test_case.image, test_case.spacing, atlases=[])
+    with pytest.raises(TypeError, match="atlases"):
+        atlas.segment(test_case.image, test_case.spacing, atlases=[np.zeros((4, 4, 4))])
+
+
+def test_custom_atlas_is_used(test_case):
+    """One case as its own atlas: registration is the identity, the labels come back."""
+    mask = atlas.segment(test_case.image, test_case.spacing, atlases=[test_case], n_atlases=1, deformable=False)
+    assert dice(mask, test_case.gland) > 0.85
+    assert torch.get_num_threads() >= 1
