@@ -22,7 +22,7 @@ import numpy as np
 from . import methods as _methods
 from . import metrics, volumetry
 
-__all__ = ["FIELDS", "ELLIPSOID", "run_case", "ellipsoid_row", "run", "summarise", "ranking",
+__all__ = ["FIELDS", "ELLIPSOID", "run_case", "score_row", "ellipsoid_row", "run", "summarise", "ranking",
            "markdown_table", "write_csv", "read_csv"]
 
 #: Columns of a per-case result row (CSV header of benchmarks/results.csv).
@@ -64,17 +64,38 @@ def run_case(name: str, case, **params) -> dict:
     start = time.perf_counter()
     mask = module.segment(case.image, case.spacing, **params)
     seconds = time.perf_counter() - start
-    mask = np.asarray(mask)
-    if mask.shape != np.shape(case.image):
-        raise ValueError(f"method {name!r} returned a mask of shape {mask.shape} for an image of "
-                         f"shape {np.shape(case.image)}; segment() must keep the image's shape")
-    truth = _truth(case)
-    true_ml = volumetry.volume_ml(truth, case.spacing)
-    measured = volumetry.volume_ml(mask, case.spacing)
+    return score_row(name, case.name, mask, _truth(case), case.spacing, seconds)
+
+
+def score_row(method: str, case_name: str, mask, truth, spacing, seconds: float) -> dict:
+    """Score one mask against the truth: the result row of :func:`run_case`.
+
+    Parameters
+    ----------
+    method, case_name : str
+    mask, truth : numpy.ndarray
+        Same shape (x, y, z); bool or labels (``> 0`` is foreground).
+    spacing : sequence of 3 float
+        Voxel size in mm.
+    seconds : float
+        Time the method took (s).
+
+    Returns
+    -------
+    dict
+        Keys :data:`FIELDS`; volumes in mL, HD95 in mm (``inf`` if exactly
+        one mask is empty), volume error in % of the true volume.
+    """
+    mask, truth = np.asarray(mask), np.asarray(truth)
+    if mask.shape != truth.shape:
+        raise ValueError(f"method {method!r} returned a mask of shape {mask.shape} for an image of "
+                         f"shape {truth.shape}; segment() must keep the image's shape")
+    true_ml = volumetry.volume_ml(truth, spacing)
+    measured = volumetry.volume_ml(mask, spacing)
     return {
-        "method": name, "case": case.name, "spacing_mm": "x".join(f"{s:g}" for s in case.spacing),
-        "seconds": seconds, "dice": metrics.dice(mask, truth),
-        "hd95_mm": metrics.hausdorff95(mask, truth, case.spacing),
+        "method": method, "case": case_name, "spacing_mm": "x".join(f"{float(s):g}" for s in spacing),
+        "seconds": float(seconds), "dice": metrics.dice(mask, truth),
+        "hd95_mm": metrics.hausdorff95(mask, truth, spacing),
         "true_ml": true_ml, "volume_ml": measured,
         "volume_error_percent": volumetry.volume_error_percent(true_ml, measured),
     }
@@ -98,7 +119,8 @@ def ellipsoid_row(case) -> dict:
     }
 
 
-def run(cases, method_names=None, *, ellipsoid=True, params=None, log=None) -> list[dict]:
+def run(cases, method_names=None, *, ellipsoid=True, params=None, limits=None, log=None,
+        on_case=None) -> list[dict]:
     """Run methods on cases; case by case, so each case is generated only once.
 
     Parameters
@@ -110,8 +132,14 @@ def run(cases, method_names=None, *, ellipsoid=True, params=None, log=None) -> l
         Also add the volume-only ellipsoid row per case.
     params : dict of str -> dict, optional
         Extra keyword arguments per method name.
+    limits : dict of str -> int, optional
+        Run method ``name`` on the first ``limits[name]`` cases only (for
+        the slow ones); the others run on every case.
     log : callable, optional
         Called with one progress line per method and case (e.g. ``print``).
+    on_case : callable, optional
+        Called with the rows so far after each case (e.g. to save them, so
+        an interrupted long run keeps its results).
 
     Returns
     -------
@@ -121,10 +149,12 @@ def run(cases, method_names=None, *, ellipsoid=True, params=None, log=None) -> l
     names = tuple(method_names) if method_names is not None else _methods.METHODS
     for name in names:
         _methods.get(name)  # fail early on a typo, before any long run
-    params = params or {}
+    params, limits = params or {}, limits or {}
     rows = []
-    for case in cases:
+    for index, case in enumerate(cases):
         for name in names:
+            if index >= limits.get(name, math.inf):
+                continue
             row = run_case(name, case, **params.get(name, {}))
             rows.append(row)
             if log:
@@ -132,6 +162,8 @@ def run(cases, method_names=None, *, ellipsoid=True, params=None, log=None) -> l
                     f"{row['volume_error_percent']:+6.1f} % ({row['seconds']:.1f} s)")
         if ellipsoid:
             rows.append(ellipsoid_row(case))
+        if on_case:
+            on_case(rows)
     return rows
 
 
