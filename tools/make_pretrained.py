@@ -10,8 +10,8 @@ sidecar and into data/weights/TRAINING.md. Then the segmentation methods are
 evaluated in 3D (Dice, volume error) on the test split and on 10 extra
 phantoms with MSD-like volumes and spacings, and the patch CNN's
 sliding-window inference is timed against the FCN; the results go into
-TRAINING.md too. Training takes 15-45 minutes on 2 CPU cores (the slow end on a
-busy machine), the evaluation a few minutes.
+TRAINING.md too. Training took 46 minutes on 2 CPU cores shared with other jobs
+(load average 7-13; less on an idle machine), the evaluation about 6 minutes.
 """
 
 from __future__ import annotations
@@ -185,18 +185,24 @@ def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
 
 
 def main() -> None:
+    global OUT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=sorted(RECIPES), help="train only these")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="step budget for every network trained (a quick test)")
     budget.add_argument("--steps-scale", type=float, default=1.0, help="scale every recipe's step budget")
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="folder for the weights (default data/weights; use another one for a "
+                             "quick --steps test, so the bundled weights stay)")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="do not train: re-measure the bundled weights and update TRAINING.md")
     parser.add_argument("--no-evaluate", action="store_true", help="train only, skip the 3D evaluation")
     args = parser.parse_args()
     if args.steps is not None and args.steps < 1:
         parser.error("--steps must be a positive number of optimisation steps")
+    OUT = args.out.resolve()
     OUT.mkdir(parents=True, exist_ok=True)
+    os.environ["MEDSEG_EDU_WEIGHTS"] = str(OUT)  # the evaluation loads what was just trained
     if not args.evaluate_only:
         for name in args.only or RECIPES:
             train_one(name, args.steps_scale, args.steps)
