@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .cache import cache_dir
+from .cache import cached_arrays
 from .prep import GRID, PIXEL_MM, normalise, to_grid
 from .split import PHANTOM_VERSION, prostate_split
 
@@ -36,22 +36,18 @@ def split_slices(name, *, size=GRID, pixel_mm=PIXEL_MM):
     dict with ``images`` (n, size, size) float32, ``masks`` (n, size, size)
     uint8 and ``case_index`` (n,) int: which case of the split each slice is from.
     """
-    path = cache_dir() / f"slices_{name}_v{PHANTOM_VERSION}_{size}px_{pixel_mm:g}mm.npz"
-    if path.exists():
-        with np.load(path) as stored:
-            return {key: stored[key] for key in stored.files}
-    images, masks, index = [], [], []
-    for i, case in enumerate(prostate_split(name)):
-        im, mk = case_to_grid(case, size=size, pixel_mm=pixel_mm)
-        images.append(im)
-        masks.append(mk)
-        index.append(np.full(len(im), i))
-    data = {"images": np.concatenate(images), "masks": np.concatenate(masks),
-            "case_index": np.concatenate(index)}
-    temporary = path.with_suffix(".tmp.npz")
-    np.savez_compressed(temporary, **data)
-    temporary.replace(path)  # atomic: a half-written cache never looks complete
-    return data
+    def build():
+        images, masks, index = [], [], []
+        for i, case in enumerate(prostate_split(name)):
+            im, mk = case_to_grid(case, size=size, pixel_mm=pixel_mm)
+            images.append(im)
+            masks.append(mk)
+            index.append(np.full(len(im), i))
+        return {"images": np.concatenate(images), "masks": np.concatenate(masks),
+                "case_index": np.concatenate(index)}
+
+    return cached_arrays(f"slices_{name}_v{PHANTOM_VERSION}_{size}px_{pixel_mm:g}mm.npz", build,
+                         keys=("images", "masks", "case_index"))
 
 
 class SliceDataset(Dataset):

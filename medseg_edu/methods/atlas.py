@@ -443,24 +443,21 @@ def default_atlases():
     ``medseg_edu.data.cache_dir()``. The training split's first cases span
     16-315 mL on purpose, so small and enlarged glands both have look-alikes.
     """
-    from ..data import prostate_split
+    from ..data import cached_arrays, prostate_split
 
-    path = _library_path()
-    if path.exists():
-        with np.load(path) as z:
-            return tuple(Atlas(z["images"][i].astype(np.float32), z["glands"][i].astype(np.float32),
-                               z["inside"][i], str(z["names"][i])) for i in range(len(z["names"])))
-    split = prostate_split("train")
-    atlases = []
-    for i in range(POOL_SIZE):
-        case = split[i]
-        atlases.append(make_atlas(case.image, case.labels, case.spacing, case.name))
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, images=np.stack([a.image for a in atlases]).astype(np.float16),
-                        glands=np.stack([a.gland for a in atlases]).astype(np.float16),
-                        inside=np.stack([a.inside for a in atlases]), names=np.array([a.name for a in atlases]))
-    tmp.replace(path)
-    return tuple(atlases)
+    def build():
+        split = prostate_split("train")
+        atlases = [make_atlas(split[i].image, split[i].labels, split[i].spacing, split[i].name)
+                   for i in range(POOL_SIZE)]
+        return dict(images=np.stack([a.image for a in atlases]).astype(np.float16),
+                    glands=np.stack([a.gland for a in atlases]).astype(np.float16),
+                    inside=np.stack([a.inside for a in atlases]), names=np.array([a.name for a in atlases]))
+
+    # Always the stored (float16) values, also right after building: the first run on a
+    # fresh machine then gives exactly the numbers of every later run.
+    z = cached_arrays(_library_path(), build, keys=("images", "glands", "inside", "names"))
+    return tuple(Atlas(z["images"][i].astype(np.float32), z["glands"][i].astype(np.float32),
+                       z["inside"][i], str(z["names"][i])) for i in range(len(z["names"])))
 
 
 def _as_atlases(atlases):
