@@ -1,34 +1,109 @@
-"""Pick the fastest available compute device (bottom layer: no project imports)."""
+"""Pick the compute device and the training budget that goes with it (bottom layer: no project imports).
+
+Two environment variables let a teacher, a test or CI choose instead of the machine:
+
+``MEDSEG_EDU_DEVICE``
+    ``cpu``, ``cuda``, ``cuda:1`` or ``mps``: use this device (an error if it is
+    not there). Unset or ``auto``: the fastest one found.
+``MEDSEG_EDU_BUDGET``
+    ``cpu`` or ``accelerator``: which of a notebook's two step budgets
+    :func:`step_budget` returns. Unset: the accelerator budget on a GPU, the CPU
+    budget on the CPU. Tests set ``accelerator`` on a CPU to run the GPU branch.
+"""
 
 from __future__ import annotations
 
+import os
+
+DEVICE_VARIABLE = "MEDSEG_EDU_DEVICE"
+BUDGET_VARIABLE = "MEDSEG_EDU_BUDGET"
+
+
+def _mps_available(torch) -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def _describe(chosen, torch) -> str:
+    if chosen.type == "cuda":
+        return f"CUDA GPU: {torch.cuda.get_device_name(chosen)}"
+    if chosen.type == "mps":
+        return "Apple GPU (MPS)"
+    return (f"CPU with {torch.get_num_threads()} threads (everything here is sized to train on a CPU "
+            "in minutes)")
+
+
+def _requested_device(torch):
+    """The device named by ``$MEDSEG_EDU_DEVICE``, or None when the machine should choose."""
+    wanted = os.environ.get(DEVICE_VARIABLE, "").strip().lower()
+    if wanted in ("", "auto"):
+        return None
+    try:
+        chosen = torch.device(wanted)
+    except RuntimeError:
+        raise ValueError(f"${DEVICE_VARIABLE}={wanted!r} is not a device name; use cpu, cuda, cuda:N, mps or auto") from None
+    present = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available(torch)}.get(chosen.type, False)
+    if chosen.type == "cuda" and present and chosen.index is not None:
+        present = chosen.index < torch.cuda.device_count()
+    if not present:
+        raise RuntimeError(f"${DEVICE_VARIABLE}={wanted!r} asks for a device this machine does not have; "
+                           "unset it (or set it to auto) to use the best one found")
+    return chosen
+
 
 def device(verbose: bool = True):
-    """Return the best available ``torch.device``: CUDA, then Apple MPS, then CPU.
+    """Return the ``torch.device`` to compute on: ``$MEDSEG_EDU_DEVICE``, else CUDA, Apple MPS, CPU.
 
     Parameters
     ----------
     verbose : bool
-        Print which device was chosen and why, so learners know what they run on.
+        Print which device was chosen, so learners know what they run on.
 
     Returns
     -------
     torch.device
+
+    Raises
+    ------
+    ValueError, RuntimeError
+        If ``$MEDSEG_EDU_DEVICE`` names no device, or one this machine lacks.
     """
     import torch
 
-    if torch.cuda.is_available():
-        chosen, why = torch.device("cuda"), f"CUDA GPU: {torch.cuda.get_device_name(0)}"
-    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        chosen, why = torch.device("mps"), "Apple GPU (MPS)"
-    else:
-        chosen, why = torch.device("cpu"), (
-            f"CPU with {torch.get_num_threads()} threads (no GPU found; everything here "
-            "is sized to train on a CPU in minutes)"
-        )
+    chosen = _requested_device(torch)
+    if chosen is None:
+        if torch.cuda.is_available():
+            chosen = torch.device("cuda")
+        elif _mps_available(torch):
+            chosen = torch.device("mps")
+        else:
+            chosen = torch.device("cpu")
     if verbose:
-        print(f"Using {why}.")
+        print(f"Using {_describe(chosen, torch)}.")
     return chosen
+
+
+def step_budget(cpu: int, accelerator: int, on=None) -> int:
+    """How many training steps a notebook takes: ``cpu`` on a CPU, ``accelerator`` on a GPU.
+
+    Parameters
+    ----------
+    cpu, accelerator : int
+        The two budgets. The checked results of a notebook must hold for both.
+    on : torch.device, optional
+        The device training runs on (default: :func:`device`, quietly).
+
+    Returns
+    -------
+    int
+        ``$MEDSEG_EDU_BUDGET`` (``cpu`` or ``accelerator``) decides when set.
+    """
+    forced = os.environ.get(BUDGET_VARIABLE, "").strip().lower()
+    if forced not in ("", "cpu", "accelerator"):
+        raise ValueError(f"${BUDGET_VARIABLE}={forced!r}: use cpu or accelerator (or leave it unset)")
+    if forced:
+        return accelerator if forced == "accelerator" else cpu
+    kind = (on if on is not None else device(verbose=False)).type
+    return cpu if kind == "cpu" else accelerator
 
 
 def seed_everything(seed: int = 0) -> None:

@@ -255,7 +255,8 @@ def _show_final(history: History) -> None:
 def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds=None,
         max_steps=None, batch_size: int = 16, lr: float = 2e-3, loss=dice_ce_loss,
         augment=None, device=None, seed: int = 0, checkpoint=None, progress: bool = True,
-        plot: bool = True, plot_every: float = 5.0, val_every: int | None = None) -> History:
+        plot: bool = True, plot_every: float = 5.0, val_every: int | None = None,
+        lr_decay: str | None = None) -> History:
     """Train ``model`` with Adam until the first budget runs out; return a :class:`History`.
 
     Parameters
@@ -281,6 +282,9 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
         the final curve is drawn once more as a plain figure at the end.
     val_every : validate every this many steps (default: once per epoch, or every 50
         steps when an epoch is longer) and always after the last step.
+    lr_decay : ``"cosine"`` lowers the learning rate from ``lr`` to 0 along a half cosine over
+        the step budget (needs ``max_steps`` or ``epochs``). The last steps then only polish,
+        so a short run ends in a settled state instead of wherever its last jump left it.
     """
     if epochs is None and max_seconds is None and max_steps is None:
         raise ValueError("fit() needs a budget: give epochs=, max_seconds= and/or max_steps= "
@@ -291,6 +295,8 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
             raise ValueError(f"{name} must be positive; got {value!r}.")
     if len(train_data) == 0:
         raise ValueError("train_data is empty.")
+    if lr_decay not in (None, "cosine"):
+        raise ValueError(f"lr_decay must be None or 'cosine'; got {lr_decay!r}.")
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
@@ -312,6 +318,11 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
     model.to(dev, memory_format=layout)  # back to the default layout at the end
     model.train()
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = None
+    if lr_decay == "cosine":
+        if total_steps is None:
+            raise ValueError("lr_decay='cosine' needs a step budget: give max_steps= or epochs=.")
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=total_steps)
     history = History(device=str(dev))
     best_state = None
     live = _LivePlot(plot, plot_every)
@@ -342,6 +353,8 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
                 batch_loss = loss(model(images), targets)
                 batch_loss.backward()
                 optimiser.step()
+                if schedule is not None:
+                    schedule.step()
                 step += 1
                 history.steps.append(step)
                 history.losses.append(float(batch_loss.detach()))

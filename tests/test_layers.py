@@ -18,6 +18,7 @@ PACKAGE = "medseg_edu"
 LAYERS = {
     "_device": 0,
     "_checks": 0,
+    "expect": 0,
     "io": 1,
     "data": 2,
     "methods": 3, "nets": 3, "train": 3,

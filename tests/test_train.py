@@ -216,3 +216,28 @@ def test_flip_augment_keeps_images_and_labels_together():
     labels = torch.tensor([0, 1, 1, 0])
     _, same = flip_augment(torch.zeros(4, 1, 33, 33), labels)
     assert torch.equal(same, labels)
+
+
+def test_cosine_decay_brings_the_learning_rate_to_zero_by_the_last_step(monkeypatch):
+    seen = []
+
+    class RecordingAdam(torch.optim.Adam):
+        def step(self, *args, **kwargs):
+            seen.append(self.param_groups[0]["lr"])
+            return super().step(*args, **kwargs)
+
+    monkeypatch.setattr(train_module.torch.optim, "Adam", RecordingAdam)
+    fit(small_unet(), squares(32), max_steps=10, lr=1e-2, lr_decay="cosine", **quick())
+    assert seen[0] == pytest.approx(1e-2) and len(seen) == 10
+    assert all(a > b for a, b in zip(seen, seen[1:]))            # falls at every step
+    assert seen[-1] < 0.03 * seen[0]                            # the last steps only polish
+    seen.clear()
+    fit(small_unet(), squares(32), max_steps=5, lr=1e-2, **quick())
+    assert seen == [pytest.approx(1e-2)] * 5                    # no decay unless asked
+
+
+def test_cosine_decay_needs_a_step_budget_and_a_known_name():
+    with pytest.raises(ValueError, match="step budget"):
+        fit(small_unet(), squares(16), max_seconds=1.0, lr_decay="cosine", **quick())
+    with pytest.raises(ValueError, match="lr_decay"):
+        fit(small_unet(), squares(16), max_steps=2, lr_decay="linear", **quick())
