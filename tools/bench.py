@@ -12,7 +12,7 @@ Usage::
    ellipsoid formula as a volume-only row. Per case: Dice, HD95 (mm), volume
    error (%) and seconds; written to ``<out>/results.csv``.
 2. Every notebook runs headless with ``tools/run_notebooks.py --markdown``
-   (seconds and peak memory, against the 120 s / 1.5 GB budget).
+   (seconds and peak memory, against the 60 s / 1.5 GB budget).
 3. ``<out>/RESULTS.md`` gets a table per method, a table per notebook and
    the machine (CPU, cores, threads, torch version, date).
 

@@ -4,7 +4,7 @@
 Usage::
 
     python tools/run_notebooks.py [--inplace] [--timeout 600] [--strict]
-                                  [--markdown OUT.md] NB [NB ...]
+                                  [--markdown OUT.md] [--json OUT.json] NB [NB ...]
 
 Each notebook runs top to bottom with nbclient in its own child process
 (``python tools/run_notebooks.py --one NB``) started from this same
@@ -26,9 +26,17 @@ Peak memory
     than the kernel alone, the psutil figure is reported and the row is
     marked ``*`` (method ``psutil``).
 
-Budget: 120 s and 1536 MB (1.5 GB) per notebook on 2 CPU cores. Rows over
+Budget: 60 s and 1536 MB (1.5 GB) per notebook on 2 CPU cores. Rows over
 budget are flagged ``OVER``. The exit status is non-zero if any notebook
 fails, and with ``--strict`` also if any is over budget.
+
+``--json OUT.json`` stores the rows (notebook file name, seconds, peak_mb,
+status, date) and a ``machine`` record (CPU model, CPU count,
+OMP_NUM_THREADS, torch version, date). An existing file is merged by
+notebook name, so a subset run (``NB=... make run``) only replaces its own
+rows. ``make run`` writes ``benchmarks/notebook_times.json``, from which
+``tools/time_table.py`` renders the tables in README.md and the instructor
+guide.
 
 ``--inplace`` writes the executed notebook (outputs stored, no timing
 metadata) back to its file - this is what gets committed. A notebook that
@@ -38,7 +46,9 @@ fails is not written back.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import math
 import os
 import subprocess
 import sys
@@ -47,7 +57,7 @@ import threading
 import time
 from pathlib import Path
 
-BUDGET_SECONDS = 120.0
+BUDGET_SECONDS = 60.0
 BUDGET_MB = 1536.0
 SAMPLE_INTERVAL = 0.05
 
@@ -220,12 +230,59 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
     return "\n".join(out) + "\n" + note
 
 
+def machine_record() -> dict:
+    """CPU model, CPU count, threads, torch version and date of this run."""
+    cpu = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:  # not Linux
+        pass
+    try:  # the version without importing torch (seconds) in the parent
+        from importlib.metadata import version
+        torch = version("torch")
+    except Exception:
+        torch = None
+    return {"cpu": cpu, "cpu_count": os.cpu_count(),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "torch": torch,
+            "date": datetime.date.today().isoformat()}
+
+
+def write_json(rows: list[dict], path: Path) -> None:
+    """Merge ``rows`` into the JSON file at ``path`` by notebook name (see module doc)."""
+    def finite(value):  # NaN (runner crashed) is not valid JSON
+        return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+    machine = machine_record()
+    old = json.loads(path.read_text()) if path.exists() else {}
+    merged = {row["notebook"]: row for row in old.get("notebooks", [])}
+    before = {k: old.get("machine", {}).get(k) for k in ("cpu", "cpu_count", "omp_num_threads")}
+    kept = set(merged) - {Path(r["notebook"]).name for r in rows}
+    if kept and not old.get("placeholder") and before != {k: machine[k] for k in before}:
+        print(f"warning: {path} keeps {len(kept)} row(s) measured on another machine "
+              f"({before})", file=sys.stderr)
+    for row in rows:
+        name = Path(row["notebook"]).name
+        merged[name] = {"notebook": name, "seconds": finite(row["seconds"]),
+                        "peak_mb": finite(row["peak_mb"]), "status": row["status"],
+                        "date": machine["date"]}
+    data = {"machine": machine, "notebooks": [merged[k] for k in sorted(merged)]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {path}; `python tools/time_table.py` puts it into README.md and the "
+          "instructor guide", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--inplace", action="store_true", help="save executed notebooks back")
     parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
+    parser.add_argument("--json", type=Path,
+                        help="merge seconds, peak MB and status into this JSON file")
     parser.add_argument("--strict", action="store_true", help="fail when a notebook is over budget")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result-json", type=Path, help=argparse.SUPPRESS)
@@ -258,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     if args.markdown:
         args.markdown.write_text(format_table(rows, markdown=True))
+    if args.json:
+        write_json(rows, args.json)
     failed = [r for r in rows if r["status"] != "ok"]
     over = [r for r in rows if over_budget(r)]
     if failed:
