@@ -159,3 +159,21 @@ def test_network_grid_round_trip_keeps_volume():
         normalise(np.full((4, 4, 4), np.nan))
     with pytest.raises(ValueError, match="slices"):
         from_grid(grid[:-1], case.image.shape, case.spacing)
+
+
+def test_anatomy_is_a_real_read_only_mapping():
+    from collections.abc import Mapping
+
+    case = prostate_phantom(3, shape=(96, 96, 12))
+    anatomy = case.anatomy
+    assert isinstance(anatomy, Mapping)
+    bladder = anatomy.get("bladder")
+    assert bladder is not None and bladder.dtype == bool and bladder.shape == case.image.shape
+    assert anatomy.get("spleen") is None and "bladder" in anatomy and "spleen" not in anatomy
+    as_dict = dict(anatomy)
+    assert list(as_dict) == list(anatomy.keys()) and len(as_dict) == len(anatomy) >= 10
+    assert all(np.array_equal(as_dict[k], anatomy[k]) for k in anatomy)
+    with pytest.raises(KeyError, match="the phantom draws"):
+        anatomy["spleen"]
+    with pytest.raises(TypeError):
+        anatomy["bladder"] = bladder  # read-only: no item assignment

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,7 @@ class Case:
         4 x 4 voxel-to-world (mm) matrix.
     name : str
         Identifier, e.g. ``"phantom_0007"`` or ``"prostate_00"``.
-    anatomy : dict of str -> np.ndarray
+    anatomy : Mapping of str -> np.ndarray
         Boolean masks of the surrounding structures the phantom drew
         (bladder, rectum, fat, muscle, bone, body, ...). Empty for real data.
     adc : np.ndarray or None
@@ -37,7 +38,7 @@ class Case:
     spacing: tuple
     affine: np.ndarray
     name: str = ""
-    anatomy: dict = field(default_factory=dict)
+    anatomy: Mapping = field(default_factory=dict)
     adc: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
 

@@ -9,6 +9,8 @@ asymmetric and tilted, and large glands carry an enlarged transition zone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .case import Case
@@ -364,10 +366,11 @@ def _blobs(shape, rng, fraction):
     return field > np.quantile(field, 1.0 - fraction)
 
 
-class _AnatomyMasks(dict):
+class _AnatomyMasks(Mapping):
     """``{structure name: bool mask}`` computed on demand from the tissue map.
 
-    Behaves as a read-only dict; the masks are not stored, so a case stays small.
+    A read-only mapping (``get``, ``keys``, ``items``, ``dict(...)`` and ``in`` all
+    work); the masks are not stored, so a case stays small.
     """
 
     GROUPS = {
@@ -385,7 +388,6 @@ class _AnatomyMasks(dict):
     }
 
     def __init__(self, tissue):
-        super().__init__({name: None for name in self.GROUPS})
         self._tissue = tissue
 
     def __getitem__(self, name):
@@ -395,8 +397,11 @@ class _AnatomyMasks(dict):
             return self._tissue != TISSUES["air"]
         return np.isin(self._tissue, [TISSUES[t] for t in self.GROUPS[name]])
 
-    def items(self):
-        return [(name, self[name]) for name in self.GROUPS]
+    def __iter__(self):
+        return iter(self.GROUPS)
 
-    def values(self):
-        return [self[name] for name in self.GROUPS]
+    def __len__(self):
+        return len(self.GROUPS)
+
+    def __repr__(self):
+        return f"<anatomy masks: {', '.join(self.GROUPS)}>"
