@@ -278,3 +278,24 @@ def test_default_cache_from_env(tmp_path, monkeypatch):
     (root / "dataset.json").write_text("{}")
     assert fetch_msd_prostate() == root
     assert msd.default_cache_dir() == tmp_path
+
+
+def test_label_on_a_shifted_grid_is_refused_with_the_distance(tmp_path):
+    root = tmp_path / "shifted" / "Task05_Prostate"
+    make_task05(tmp_path / "shifted")
+    shifted = _affine()
+    shifted[0, 3] = 2.5                                  # same shape, 2.5 mm to the side
+    nib.save(nib.Nifti1Image(_labels().astype(np.uint8), shifted), str(root / "labelsTr" / "prostate_02.nii.gz"))
+    with pytest.raises(ValueError, match=r"Geometry mismatch.*prostate_02.*2\.50 mm"):
+        load_msd_prostate(root, "train", cases=["prostate_02"])
+    assert len(load_msd_prostate(root, "train", cases=["prostate_00"])) == 1   # the others still load
+
+
+def test_label_affine_equal_up_to_rounding_is_accepted(tmp_path):
+    make_task05(tmp_path)
+    root = tmp_path / "Task05_Prostate"
+    nearly = _affine()
+    nearly[:3, 3] += 1e-4                                # float noise of a converter, far below a voxel
+    nib.save(nib.Nifti1Image(_labels().astype(np.uint8), nearly), str(root / "labelsTr" / "prostate_00.nii.gz"))
+    (case,) = load_msd_prostate(root, "train", cases=["prostate_00"])
+    assert np.array_equal(case.labels, _labels())

@@ -289,6 +289,25 @@ def load_msd_label(path):
     ValueError
         If the file holds other values or is not 3D (the message names it).
     """
+    labels, vol = _read_label(path)
+    return labels, tuple(vol.spacing)
+
+
+#: Largest disagreement (mm) tolerated between where an image and its label map put a voxel.
+GEOMETRY_TOLERANCE_MM = 0.01
+
+
+def _corner_mismatch_mm(image_affine, label_affine, shape) -> float:
+    """How far apart (mm) the two affines place the corners of a ``shape`` grid, at most."""
+    corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1)
+                        for k in (0, shape[2] - 1)])
+    a = corners @ np.asarray(image_affine, float)[:4, :4].T
+    b = corners @ np.asarray(label_affine, float)[:4, :4].T
+    return float(np.linalg.norm(a[:, :3] - b[:, :3], axis=1).max())
+
+
+def _read_label(path):
+    """The validated uint8 label array and the :class:`Volume` it came from."""
     path = Path(path)
     vol = load_volume(path)
     arr = vol.array
@@ -308,7 +327,7 @@ def load_msd_label(path):
             f"Label file '{path}' holds values {sorted(bad)[:10]} besides 0 (background), "
             f"1 (PZ) and 2 (TZ); is it a prostate label map?"
         )
-    return arr.astype(np.uint8), tuple(vol.spacing)
+    return arr.astype(np.uint8), vol
 
 
 def _entries(root: Path, split: str):
@@ -412,11 +431,19 @@ def load_msd_prostate(root, split: str = "train", cases=None, *, adc: bool = Tru
         if split == "train" and lab_path is not None:
             if not lab_path.exists():
                 raise FileNotFoundError(f"Label file '{lab_path}' for image '{img_path}' is missing")
-            labels, _ = load_msd_label(lab_path)
+            labels, label_vol = _read_label(lab_path)
             if labels.shape != image.shape:
                 raise ValueError(
                     f"Shape mismatch: image '{img_path}' is {image.shape} but label "
                     f"'{lab_path}' is {labels.shape}"
+                )
+            # Same shape is not enough: a label map shifted or flipped in space marks the wrong voxels.
+            mismatch = _corner_mismatch_mm(vol.affine, label_vol.affine, image.shape)
+            if mismatch > GEOMETRY_TOLERANCE_MM:
+                raise ValueError(
+                    f"Geometry mismatch: label '{lab_path}' does not lie on image '{img_path}': their "
+                    f"affines place voxels up to {mismatch:.2f} mm apart (tolerance "
+                    f"{GEOMETRY_TOLERANCE_MM} mm); the label map belongs to another grid"
                 )
             has_labels = True
         else:
