@@ -4,11 +4,11 @@ Educational software. NOT for clinical use.
 
 Layers (an import only points down):
   0. _checks, _device, expect  input checks, device and step budget, machine-stable verdicts
-  1. io                        NIfTI in/out, ``Volume``
-  2. data                      phantoms, MR rendering, MNI brain, MSD Task05, datasets
-  3. methods, nets, train      segmentation methods, networks, training loop
-  4. metrics, volumetry        pure numpy, spacing-aware
-  5. viz, widgets, exercises   figures, interactive explorers, exercise checks
+  1. io, metrics, volumetry    NIfTI in/out, ``Volume``; pure numpy, spacing-aware measures
+  2. data                      phantoms, MR rendering, MNI brain, MSD Task05, caches, datasets
+  3. nets, train               networks, training loop
+  4. methods                   segmentation methods, each with ``segment(image, spacing)``
+  5. viz, widgets, exercises, showdown  figures, explorers, exercise checks, comparison
 """
 
 from ._device import device, seed_everything, step_budget

@@ -25,6 +25,7 @@ from torch import nn
 
 from ._device import device as _best_device
 from ._device import seed_everything
+from . import metrics
 
 __all__ = [
     "History",
@@ -139,44 +140,34 @@ class History:
 
 # --------------------------------------------------------------------------- evaluation
 
-def _foreground_dice(counts: torch.Tensor) -> float:
-    """Mean Dice over foreground classes from ``counts[c] = (intersection, pred, truth)``."""
-    scores = []
-    for inter, pred, truth in counts[1:].tolist():
-        if pred + truth > 0:
-            scores.append(2 * inter / (pred + truth))
-    return float(np.mean(scores)) if scores else 1.0
-
-
 @torch.no_grad()
 def evaluate_dice(model: nn.Module, data, batch_size: int = 32, device=None) -> float:
     """Mean foreground Dice of ``model``'s hard predictions (argmax) on a dataset.
 
-    Overlaps are pooled over the whole dataset per class (so empty slices do
-    not count as failures), then averaged over classes 1..C-1.
+    Each class's Dice (:func:`medseg_edu.metrics.dice`) is taken over the whole
+    dataset at once (so empty slices do not count as failures), then averaged over
+    the classes 1..C-1 that occur in the prediction or the truth.
     """
     dev = _resolve_device(model, device)
     was_training = model.training
     model.eval()
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False,
                                          num_workers=0)
-    counts = None
+    predictions, truths, n_classes = [], [], 0
     for images, targets in loader:
         images = images.to(dev, torch.float32)
         logits = model(images.contiguous(memory_format=_layout(dev)) if images.ndim == 4
                        else images)
         n_classes = logits.shape[1]
-        pred = logits.argmax(1)
-        targets = targets.to(dev).long()
-        if counts is None:
-            counts = torch.zeros(n_classes, 3, dtype=torch.float64)
-        for c in range(1, n_classes):
-            p, t = pred == c, targets == c
-            counts[c, 0] += (p & t).sum().item()
-            counts[c, 1] += p.sum().item()
-            counts[c, 2] += t.sum().item()
+        predictions.append(logits.argmax(1).cpu().numpy())
+        truths.append(targets.long().numpy())
     model.train(was_training)
-    return _foreground_dice(counts) if counts is not None else float("nan")
+    if not predictions:
+        return float("nan")
+    pred, truth = np.concatenate(predictions), np.concatenate(truths)
+    scores = [metrics.dice(pred == c, truth == c) for c in range(1, n_classes)
+              if (pred == c).any() or (truth == c).any()]
+    return float(np.mean(scores)) if scores else 1.0
 
 
 def _layout(dev: torch.device):

@@ -241,3 +241,17 @@ def test_cosine_decay_needs_a_step_budget_and_a_known_name():
         fit(small_unet(), squares(16), max_seconds=1.0, lr_decay="cosine", **quick())
     with pytest.raises(ValueError, match="lr_decay"):
         fit(small_unet(), squares(16), max_steps=2, lr_decay="linear", **quick())
+
+
+def test_evaluate_dice_is_metrics_dice_over_the_whole_dataset():
+    from medseg_edu import metrics
+
+    class Bright(torch.nn.Module):             # "gland" wherever the image is above 0.5
+        def forward(self, x):
+            return torch.cat([torch.zeros_like(x), x - 0.5], dim=1)
+
+    data = squares(12, seed=3)
+    images, masks = data.tensors
+    expected = metrics.dice(images[:, 0].numpy() > 0.5, masks.numpy() > 0)
+    assert 0.3 < expected < 1.0
+    assert evaluate_dice(Bright(), data, batch_size=5, device="cpu") == pytest.approx(expected)

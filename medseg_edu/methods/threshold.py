@@ -157,13 +157,6 @@ def in_plane_structure():
     return s
 
 
-def dice_score(a, b) -> float:
-    """Dice overlap 2|A∩B| / (|A| + |B|) of two masks (1.0 when both are empty)."""
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
-    total = np.count_nonzero(a) + np.count_nonzero(b)
-    return 1.0 if total == 0 else 2.0 * np.count_nonzero(a & b) / total
-
-
 def apply_threshold(image, threshold, polarity="above"):
     """Voxels at or above (``"above"``) or strictly below (``"below"``) the threshold."""
     if polarity not in ("above", "below"):
