@@ -134,7 +134,7 @@ def _reads_as_float(img) -> bool:
     return not (slope == 1.0 and inter == 0.0)
 
 
-def _canonical_2d(img):
+def _canonical_2d(img, mm_per_unit=1.0):
     """Reorient a 2D image to RAS by viewing it as a one-slice 3D image.
 
     Returns the 2D array, its 2 zooms and a 4x4 affine whose first two
@@ -146,7 +146,7 @@ def _canonical_2d(img):
     can = nib.as_closest_canonical(img3)
     kept = [ax for ax in range(3) if ax != dropped]
     array = np.squeeze(np.asanyarray(can.dataobj), axis=dropped)
-    zooms = tuple(_mm(can.header.get_zooms()[ax]) for ax in kept)
+    zooms = tuple(_mm(can.header.get_zooms()[ax] * mm_per_unit) for ax in kept)
     affine = can.affine[:, kept + [dropped, 3]]
     return array, zooms, affine
 
@@ -175,7 +175,9 @@ def load_volume(path, canonical: bool = True) -> Volume:
         Integer files without intensity scaling keep their integer dtype
         (label maps stay ``uint8``/``int16``...); float files and files with
         ``scl_slope``/``scl_inter`` scaling load as ``float32``. NaN voxel
-        values are kept as they are.
+        values are kept as they are. A header that states its spatial unit
+        as metres or microns is converted: ``spacing`` and ``affine`` are
+        always in mm.
 
     Raises
     ------
@@ -213,10 +215,12 @@ def load_volume(path, canonical: bool = True) -> Volume:
         raise VolumeFileError(f"'{path}' has a singular affine (a zero voxel size?):\n{affine}")
 
     as_float = _reads_as_float(img)
+    # Voxel sizes and the affine are in the file's own spatial unit; everything here is mm.
+    factor = _mm_per_unit(img)
     # Data are read lazily: a truncated file often only fails here.
     try:
         if ndim == 2 and canonical:
-            array, zooms, affine = _canonical_2d(img)
+            array, zooms, affine = _canonical_2d(img, factor)
             if as_float:
                 array = array.astype(np.float32, copy=False)
         else:
@@ -226,7 +230,7 @@ def load_volume(path, canonical: bool = True) -> Volume:
                 array = img.get_fdata(dtype=np.float32)
             else:
                 array = np.asanyarray(img.dataobj)
-            zooms = tuple(_mm(z) for z in img.header.get_zooms()[: _spatial_ndim(ndim)])
+            zooms = tuple(_mm(z * factor) for z in img.header.get_zooms()[: _spatial_ndim(ndim)])
             affine = img.affine
     except Exception as err:
         raise VolumeFileError(
@@ -235,6 +239,9 @@ def load_volume(path, canonical: bool = True) -> Volume:
         ) from err
 
     array = np.asarray(array)
+    if factor != 1.0:
+        affine = np.array(affine, dtype=float)
+        affine[:3, :] *= factor
     try:
         return Volume(array, zooms, affine)
     except ValueError as err:
@@ -288,6 +295,17 @@ def save_volume(volume: Volume, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nib.save(img, str(path))
     return path
+
+
+#: Millimetres per NIfTI spatial unit; "unknown" is read as mm, as NIfTI tools do.
+MM_PER_NIFTI_UNIT = {"mm": 1.0, "meter": 1000.0, "micron": 0.001, "unknown": 1.0}
+
+
+def _mm_per_unit(img) -> float:
+    """How many mm one spatial unit of the file's header is (``xyzt_units``)."""
+    units = getattr(img.header, "get_xyzt_units", None)
+    unit = units()[0] if units is not None else "unknown"
+    return MM_PER_NIFTI_UNIT.get(unit, 1.0)
 
 
 def _mm(zoom) -> float:

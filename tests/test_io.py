@@ -204,3 +204,17 @@ def test_all_48_orientations_give_same_volume(tmp_path):
         assert volume_ml(v.array, v.spacing) == pytest.approx(volume_ml(ras, SPACING))
     # without canonical reorientation the raw file order is kept
     assert load_volume(p, canonical=False).array.shape == stored.shape
+
+
+@pytest.mark.parametrize("unit, per_mm", [("meter", 1e-3), ("micron", 1e3), ("mm", 1.0)])
+def test_spatial_units_of_the_header_are_converted_to_mm(tmp_path, unit, per_mm):
+    spacing_mm = (0.625, 0.625, 3.6)
+    affine = np.diag([s * per_mm for s in spacing_mm] + [1.0])
+    affine[:3, 3] = [-10 * per_mm, 20 * per_mm, 5 * per_mm]
+    img = nib.Nifti1Image(np.zeros((4, 5, 3), np.uint8), affine)
+    img.header.set_xyzt_units(unit)
+    nib.save(img, tmp_path / "scan.nii.gz")
+    vol = load_volume(tmp_path / "scan.nii.gz")
+    assert vol.spacing == pytest.approx(spacing_mm)
+    assert vol.affine[:3, 3] == pytest.approx([-10, 20, 5])
+    assert np.diag(vol.affine)[:3] == pytest.approx(spacing_mm)
