@@ -22,16 +22,24 @@ __all__ = ["Expectation", "expect"]
 
 
 class Expectation:
-    """The outcome of :func:`expect`: true when it held; shows nothing more in a notebook."""
+    """A printed verdict: true when it held; shows nothing more in a notebook.
+
+    :func:`expect` returns one; so does an exercise check
+    (:func:`medseg_edu.exercises.check`), whose ``passed`` and ``message`` are
+    ``held`` and ``line``.
+    """
 
     def __init__(self, held: bool, line: str):
-        self.held, self.line = held, line
+        self.held, self.line = bool(held), line
+
+    passed = property(lambda self: self.held)
+    message = property(lambda self: self.line)
 
     def __bool__(self) -> bool:
         return self.held
 
     def __repr__(self) -> str:
-        return f"Expectation({self.line!r})"
+        return f"{type(self).__name__}(held={self.held}, {self.line!r})"
 
     def _ipython_display_(self) -> None:  # the printed line is the whole message
         pass

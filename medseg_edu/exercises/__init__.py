@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
+from ..expect import Expectation
+
 _CHECKERS: dict[str, Callable] = {}
 
 
@@ -44,20 +46,8 @@ def _load_checker(exercise_id: str) -> Callable:
     return _CHECKERS[exercise_id]
 
 
-class Verdict:
-    """The result of :func:`check`: true when the answer passed; shows nothing in a notebook."""
-
-    def __init__(self, passed: bool, message: str):
-        self.passed, self.message = passed, message
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __repr__(self) -> str:
-        return f"Verdict(passed={self.passed})"
-
-    def _ipython_display_(self) -> None:  # the printed verdict is enough
-        pass
+class Verdict(Expectation):
+    """The result of :func:`check`: true when the answer passed (``passed``, ``message``)."""
 
 
 def check(exercise_id: str, answer, *, quiet: bool = False) -> Verdict:
