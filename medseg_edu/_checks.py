@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_mask", "as_spacing", "same_shape"]
+__all__ = ["as_mask", "as_spacing", "as_volume", "same_shape"]
 
 
 def as_mask(a, name: str = "mask") -> np.ndarray:
@@ -82,23 +82,85 @@ def as_spacing(spacing, ndim: int, name: str = "spacing", shape=None) -> tuple[f
     ValueError
         If the length differs from ``ndim`` or a value is not finite and > 0.
     """
-    where = f"array of shape {tuple(shape)}" if shape is not None else f"{ndim}-D array"
+    where = f"an array of shape {tuple(shape)}" if shape is not None else f"a {ndim}-D array"
     try:
         values = np.asarray(spacing, dtype=float)
     except (TypeError, ValueError) as err:
         raise ValueError(
-            f"{name} must be a sequence of {ndim} numbers in mm for a {where}, got {spacing!r}"
+            f"{name} must be a sequence of {ndim} numbers in mm for {where}, got {spacing!r}"
         ) from err
     if values.ndim != 1 or values.size != ndim:
         raise ValueError(
-            f"{name} must have one value (mm) per array axis: {ndim} values for a {where}, "
+            f"{name} must have one value (mm) per array axis: {ndim} values for {where}, "
             f"got {spacing!r}"
         )
     if not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise ValueError(
-            f"{name} values must be finite and > 0 mm (for a {where}), got {spacing!r}"
+            f"{name} values must be finite and > 0 mm (for {where}), got {spacing!r}"
         )
     return tuple(float(v) for v in values)
+
+
+_AXES = {2: " (x, y)", 3: " (x, y, z)"}
+
+
+def as_volume(image, spacing, ndim: int = 3, *, name: str = "image",
+              dtype=np.float32) -> tuple[np.ndarray, tuple[float, ...]]:
+    """Validate a scan and its voxel size; return them as an array and a tuple of mm.
+
+    The one check every method and resampler applies to its input: a numeric,
+    finite, ``ndim``-D image and ``ndim`` positive finite voxel sizes in mm.
+
+    Parameters
+    ----------
+    image : array_like
+        The scan, any intensity units: integer, float or bool (a mask counts
+        as 0/1). Lists are accepted and converted.
+    spacing : sequence of float
+        Voxel size in mm, one value per array axis, e.g. ``(0.625, 0.625, 3.6)``.
+    ndim : int
+        Number of axes the image must have (3 for a volume, 2 for a slice).
+    name : str
+        Name used in error messages.
+    dtype : numpy dtype or None
+        dtype of the returned array (no copy when it already has it).
+        ``None`` keeps the input's dtype, e.g. for a label map resampled
+        with nearest-neighbour interpolation.
+
+    Returns
+    -------
+    image : numpy.ndarray
+        ``dtype`` (float32 by default), same shape.
+    spacing : tuple of float
+        ``ndim`` values in mm.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of axes, an empty image, NaN or infinite values, or a
+        spacing of the wrong length or with a value that is not finite and > 0.
+    TypeError
+        A dtype that is not integer, float or bool (strings, objects, complex).
+    """
+    a = np.asarray(image)
+    if a.ndim != ndim:
+        hint = "; for a single axial slice use image[:, :, None]" if ndim == 3 and a.ndim == 2 else ""
+        raise ValueError(f"expected a {ndim}D {name}{_AXES.get(ndim, '')}, got shape {a.shape}{hint}")
+    if not (a.dtype == bool or np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise TypeError(
+            f"{name} must be a numeric (integer, float or bool) array, got dtype {a.dtype} (shape {a.shape})"
+        )
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape})")
+    if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+        n_nan = int(np.count_nonzero(np.isnan(a)))
+        n_inf = int(np.count_nonzero(np.isinf(a)))
+        raise ValueError(
+            f"{name} contains {n_nan} NaN and {n_inf} infinite values (shape {a.shape}); "
+            f"replace them (e.g. np.nan_to_num) first"
+        )
+    spacing = as_spacing(spacing, ndim, name="spacing", shape=a.shape)
+    return (a if dtype is None else a.astype(dtype, copy=False)), spacing
 
 
 def same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")) -> None:

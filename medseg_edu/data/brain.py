@@ -25,7 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..io import Volume, load_volume
-from .deform import _smooth_noise
+from .noise import rician_noise, smooth_fields
 
 __all__ = [
     "Brain",
@@ -270,7 +270,7 @@ def simulate_atrophy(brain: Brain, percent_per_year: float, years: float, seed: 
     v_target = v0 * (1.0 - target / 100.0)
 
     rng = np.random.default_rng(seed)
-    (mod,) = _smooth_noise(brain.shape, spacing, 30.0, rng, 1)
+    (mod,) = smooth_fields(brain.shape, spacing, 30.0, rng)
     mod = (1.0 + 0.4 * mod / max(float(np.abs(mod).max()), 1e-12)).astype(np.float32)
     sigma = [2.0 / s for s in spacing]  # 2 mm
 
@@ -396,11 +396,8 @@ def brain_scan(brain: Brain, seed: int, noise: float = 0.03, bias: float = 0.05,
         gm, wm, icv = (ndimage.shift(a, shift, order=1, mode="constant", cval=0.0) for a in (gm, wm, icv))
     csf = np.clip(icv - gm - wm, 0.0, 1.0)
     clean = gm * TISSUE_T1["gm"] + wm * TISSUE_T1["wm"] + csf * TISSUE_T1["csf"]
-    (field_,) = _smooth_noise(brain.shape, brain.spacing, 60.0, rng, 1)
+    (field_,) = smooth_fields(brain.shape, brain.spacing, 60.0, rng)
     field_ = field_ / max(float(np.abs(field_).max()), 1e-12)
     image = clean * (1.0 + bias * field_)
-    sd = noise * TISSUE_T1["wm"]
-    real = image + sd * rng.standard_normal(image.shape)
-    imag = sd * rng.standard_normal(image.shape)
-    image = np.sqrt(real * real + imag * imag).astype(np.float32)
+    image = rician_noise(image, noise * TISSUE_T1["wm"], rng).astype(np.float32)  # float64 draws
     return Volume(image, brain.spacing, brain.affine.copy())

@@ -14,46 +14,9 @@ import numpy as np
 from scipy import ndimage
 
 from .._checks import as_spacing
+from .noise import smooth_fields
 
 __all__ = ["random_displacement", "warp", "displacement_mm"]
-
-
-def _interp_matrix(n_fine, n_coarse, positions):
-    """Matrix (n_fine x n_coarse) of cubic-spline interpolation at ``positions``."""
-    out = np.empty((n_fine, n_coarse))
-    coords = positions[np.newaxis, :]
-    for j in range(n_coarse):
-        e = np.zeros(n_coarse)
-        e[j] = 1.0
-        out[:, j] = ndimage.map_coordinates(e, coords, order=3 if n_coarse > 3 else 1, mode="nearest")
-    return out
-
-
-def _smooth_noise(shape, spacing, smoothness_mm, rng, n_fields):
-    """``n_fields`` Gaussian-smoothed white-noise fields on the grid ``shape``.
-
-    The noise is drawn on a coarse grid (about 4 coarse points per sigma,
-    never finer than the image grid), smoothed there with sigma =
-    ``smoothness_mm`` and interpolated (cubic) onto the full grid. This keeps
-    large smoothness values fast on big 3D volumes.
-    """
-    shape = tuple(int(n) for n in shape)
-    spacing = np.asarray(spacing, dtype=float)
-    extent = (np.array(shape) - 1) * spacing                 # mm covered by voxel centres
-    step = np.maximum(spacing, smoothness_mm / 4.0)           # coarse spacing, mm
-    coarse_shape = tuple(int(np.ceil(e / s)) + 1 for e, s in zip(extent, step))
-    sigma = smoothness_mm / step                              # coarse voxels
-    # separable cubic-spline interpolation coarse -> fine, one matrix per axis
-    mats = [_interp_matrix(n, c, np.arange(n) * sp / st)
-            for n, c, sp, st in zip(shape, coarse_shape, spacing, step)]
-    fields = []
-    for _ in range(n_fields):
-        noise = rng.standard_normal(coarse_shape)
-        f = ndimage.gaussian_filter(noise, sigma, mode="reflect")
-        for axis, m in enumerate(mats):
-            f = np.moveaxis(np.tensordot(m, f, axes=([1], [axis])), 0, axis)
-        fields.append(f)
-    return fields
 
 
 def random_displacement(shape, spacing, *, magnitude_mm: float = 5.0,
@@ -93,7 +56,7 @@ def random_displacement(shape, spacing, *, magnitude_mm: float = 5.0,
         raise ValueError(f"smoothness_mm must be a finite number > 0, got {smoothness_mm!r}")
 
     rng = np.random.default_rng(seed)
-    fields_mm = np.stack(_smooth_noise(shape, spacing, smoothness_mm, rng, len(shape)))
+    fields_mm = np.stack(smooth_fields(shape, spacing, smoothness_mm, rng, len(shape)))
     length = np.sqrt((fields_mm ** 2).sum(axis=0))
     peak = float(length.max())
     if peak > 0:

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._checks import as_spacing
 from .case import Case
+from .noise import smooth_noise
 from .render import TISSUES, render_mr
 
 #: Spacings (mm) of the real MSD Task05 scans and how often each occurs (FACTS.md).
@@ -167,8 +169,8 @@ def default_shape(spacing, gland_length_mm=60.0):
 def _check_arguments(seed, volume_ml, spacing, shape, noise, bias):
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    spacing = tuple(float(s) for s in np.ravel(spacing))
-    if len(spacing) != 3 or not all(np.isfinite(s) and 0.1 <= s <= 10 for s in spacing):
+    spacing = as_spacing(spacing, 3)
+    if not all(0.1 <= s <= 10 for s in spacing):
         raise ValueError(f"spacing must be three voxel sizes in mm between 0.1 and 10, got {spacing}")
     if volume_ml is not None:
         if not np.isfinite(volume_ml) or not 1.0 <= volume_ml <= 600.0:
@@ -360,8 +362,6 @@ def _draw_gland(grid, tissue, gland, target_ml, rng):
 
 def _blobs(shape, rng, fraction):
     """Random boolean blobs covering about ``fraction`` of the box."""
-    from .render import smooth_noise
-
     field = smooth_noise(shape, (1.0, 1.0, 1.0), 3.0, rng)
     return field > np.quantile(field, 1.0 - fraction)
 

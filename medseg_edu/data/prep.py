@@ -1,4 +1,5 @@
-"""Resampling between a scan's voxel grid and the fixed grid the networks use.
+"""Scan preparation: percentile normalisation (:func:`normalise`, the package's one
+copy) and resampling between a scan's voxel grid and the fixed grid the networks use.
 
 Networks see 2D axial slices at ``PIXEL_MM`` mm per pixel, ``GRID`` pixels
 wide, centred on the field of view. Training and inference both go through
@@ -11,31 +12,59 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .._checks import as_spacing, as_volume
+
 PIXEL_MM = 1.25
 GRID = 96
 
 
-def normalise(image):
-    """Map a volume's 1st-99th intensity percentiles to 0-1 (float32).
+def normalise(image, *, inside=None, low=1, high=99, clip=False, dtype=np.float32):
+    """Map a scan's ``low``-th and ``high``-th intensity percentiles to 0 and 1.
 
     MR intensities have no absolute unit, so every scan is put on the same
-    footing before a network sees it.
+    footing before a method sees it. This is the package's one percentile
+    normalisation: the networks (whole volume), the atlas registration
+    (percentiles of the scanned field of view only, 0 outside) and the snakes
+    (clipped to 0-1) all use it.
+
+    Parameters
+    ----------
+    image : array_like
+        Any shape, finite values.
+    inside : array_like of bool, optional
+        Same shape: only these voxels give the percentiles, and the result is
+        0 everywhere else (e.g. grid points outside the scanned field of
+        view). An empty ``inside`` maps the image as is (low 0, high 1).
+    low, high : float
+        Percentiles (0-100) that become 0 and 1.
+    clip : bool
+        Clip the result to 0-1.
+    dtype : numpy dtype or None
+        Precision the intensities are read in before the percentiles are
+        taken (float32 by default); ``None`` keeps the input's dtype.
+
+    Returns
+    -------
+    numpy.ndarray, same shape
+        ``(image - p_low) / max(p_high - p_low, 1e-6)``. The percentiles are
+        float64 (``numpy.percentile``), so the result is float64;
+        :func:`to_grid` stores it as float32.
     """
-    image = np.asarray(image, np.float32)
+    image = np.asarray(image) if dtype is None else np.asarray(image, dtype)
     if not np.all(np.isfinite(image)):
         raise ValueError("image contains NaN or infinite values; fix or mask them before normalising")
-    low, high = np.percentile(image, [1, 99])
-    return (image - low) / max(float(high - low), 1e-6)
-
-
-def _check(volume, spacing):
-    volume = np.asarray(volume)
-    if volume.ndim != 3:
-        raise ValueError(f"expected a 3D volume (x, y, z), got shape {volume.shape}")
-    spacing = tuple(float(s) for s in spacing)
-    if len(spacing) != 3 or not all(np.isfinite(s) and s > 0 for s in spacing):
-        raise ValueError(f"spacing must be three positive voxel sizes in mm, got {spacing}")
-    return volume, spacing
+    if inside is None:
+        values = image
+    else:
+        inside = np.asarray(inside, bool)
+        if inside.shape != image.shape:
+            raise ValueError(f"inside must have the image's shape {image.shape}, got {inside.shape}")
+        values = image[inside]
+    p_low, p_high = np.percentile(values, [low, high]) if values.size else (0.0, 1.0)
+    out = (image - p_low) / max(float(p_high - p_low), 1e-6)
+    if clip:
+        out = np.clip(out, 0, 1)
+    return out if inside is None else np.where(inside, out, 0.0)
 
 
 def to_grid(volume, spacing, *, size=GRID, pixel_mm=PIXEL_MM, order=1):
@@ -56,7 +85,7 @@ def to_grid(volume, spacing, *, size=GRID, pixel_mm=PIXEL_MM, order=1):
     -------
     np.ndarray, shape (z, size, size), float32 (or the input dtype for order 0)
     """
-    volume, spacing = _check(volume, spacing)
+    volume, spacing = as_volume(volume, spacing, name="volume", dtype=None)  # order 0 keeps the dtype
     centre_in = (np.array(volume.shape[:2]) - 1) / 2.0
     step = np.array([pixel_mm / spacing[0], pixel_mm / spacing[1]])
     offset = centre_in - step * (size - 1) / 2.0
@@ -76,7 +105,7 @@ def from_grid(slices, shape, spacing, *, pixel_mm=PIXEL_MM, order=1):
     if slices.ndim != 3 or slices.shape[1] != slices.shape[2]:
         raise ValueError(f"expected slices of shape (z, size, size), got {slices.shape}")
     shape = tuple(int(n) for n in shape)
-    _, spacing = _check(np.empty((1, 1, 1)), spacing)
+    spacing = as_spacing(spacing, 3)
     if slices.shape[0] != shape[2]:
         raise ValueError(f"{slices.shape[0]} slices do not fit a volume of shape {shape}")
     size = slices.shape[1]

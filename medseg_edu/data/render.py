@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .._checks import as_spacing
+from ..masks import ball
+from .noise import rician_noise, smooth_noise
+
 # Tissue codes used by the phantom. Codes 1 and 2 are the prostate zones, so a
 # plain MSD label map (0 background, 1 PZ, 2 TZ) is a valid tissue map too.
 TISSUES = {
@@ -50,35 +54,6 @@ _T2_MEAN = {
 # How textured each tissue is: relative amplitude of smooth spatial variation.
 _TEXTURE = {"tz": 0.28, "pz": 0.10, "background": 0.35, "fat": 0.06, "muscle": 0.10,
             "marrow": 0.15, "rectal_content": 0.4, "seminal_vesicle": 0.15}
-
-
-def smooth_noise(shape, spacing, scale_mm, rng, *, coarse=3):
-    """Zero-mean, unit-SD Gaussian random field with correlation length ``scale_mm``.
-
-    Drawn on a coarse grid (``coarse`` knots per ``scale_mm``), smoothed there
-    and linearly interpolated up, so it costs little even on big volumes.
-    """
-    knot_mm = scale_mm / coarse
-    small_shape = [int(np.ceil(n * s / knot_mm)) + 2 for n, s in zip(shape, spacing)]
-    field = rng.standard_normal(small_shape).astype(np.float32)
-    field = ndimage.gaussian_filter(field, coarse / 2.0, mode="wrap")
-    for axis, (n, s) in enumerate(zip(shape, spacing)):
-        field = np.moveaxis(np.tensordot(_linear_upsampler(n, s / knot_mm, small_shape[axis]),
-                                         np.moveaxis(field, axis, 0), axes=1), 0, axis)
-    field -= field.mean()
-    sd = field.std()
-    return field / sd if sd > 0 else field
-
-
-def _linear_upsampler(n_fine, step, n_coarse):
-    """Matrix that linearly interpolates ``n_coarse`` knots at ``n_fine`` points ``step`` apart."""
-    position = np.arange(n_fine) * step
-    low = np.minimum(np.floor(position).astype(int), n_coarse - 2)
-    frac = (position - low).astype(np.float32)
-    matrix = np.zeros((n_fine, n_coarse), np.float32)
-    matrix[np.arange(n_fine), low] = 1.0 - frac
-    matrix[np.arange(n_fine), low + 1] = frac
-    return matrix
 
 
 def bias_field(shape, spacing, strength, rng):
@@ -139,10 +114,7 @@ def render_mr(labels, spacing, seed=0, *, noise=0.05, bias=0.25, blur=True, text
             raise ValueError(f"render_mr needs a map of integer tissue codes; got dtype {labels.dtype} "
                              "with non-integer or non-finite values")
         labels = np.round(labels).astype(np.int16)
-    spacing = tuple(float(s) for s in spacing)
-    if len(spacing) != labels.ndim or not all(np.isfinite(s) and s > 0 for s in spacing):
-        raise ValueError(f"spacing {spacing} does not fit a label map of shape {labels.shape}: "
-                         f"need {labels.ndim} positive values in mm")
+    spacing = as_spacing(spacing, labels.ndim, shape=labels.shape)
     codes = labels.astype(np.int16)
     unknown = set(np.unique(codes).tolist()) - set(TISSUES.values())
     if unknown:
@@ -153,7 +125,7 @@ def render_mr(labels, spacing, seed=0, *, noise=0.05, bias=0.25, blur=True, text
     # A bare prostate label map: add the dark capsule the gland always shows.
     if codes.max() <= 2:
         gland = codes > 0
-        shell = ndimage.binary_dilation(gland, _ball(spacing, 1.2)) & ~gland
+        shell = ndimage.binary_dilation(gland, ball(spacing, 1.2, edge_tolerance=0.0)) & ~gland
         codes = np.where(shell, TISSUES["capsule"], codes)
 
     gain = rng.uniform(0.75, 1.3)  # scanner/coil gain differs between exams
@@ -184,19 +156,9 @@ def render_mr(labels, spacing, seed=0, *, noise=0.05, bias=0.25, blur=True, text
 
     image *= bias_field(codes.shape, spacing, bias, rng)
 
-    if noise > 0:  # Rician: magnitude of a complex signal with Gaussian noise
-        sd = noise * 500.0 * gain
-        real = image + rng.standard_normal(image.shape, dtype=np.float32) * sd
-        imag = rng.standard_normal(image.shape, dtype=np.float32) * sd
-        image = np.sqrt(real * real + imag * imag)
+    if noise > 0:
+        image = rician_noise(image, noise * 500.0 * gain, rng)
     return image.astype(np.float32)
-
-
-def _ball(spacing, radius_mm):
-    """Boolean structuring element: all voxels within ``radius_mm``."""
-    half = [max(0, int(np.floor(radius_mm / s))) for s in spacing]
-    grids = np.meshgrid(*[np.arange(-h, h + 1) * s for h, s in zip(half, spacing)], indexing="ij")
-    return sum(g**2 for g in grids) <= radius_mm**2 + 1e-9
 
 
 def _bounding_box(mask):

@@ -35,6 +35,9 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from .._checks import as_volume
+from ..data import normalise
+
 GRID_SIZE = 64          # points per side of the common grid
 GRID_MM = 2.0           # their spacing, mm
 HALF_WIDTH_MM = GRID_MM * (GRID_SIZE - 1) / 2.0   # mm from the centre to the outermost point
@@ -46,21 +49,10 @@ LIBRARY_VERSION = 1     # bump when the library's content changes (cache key)
 
 
 def _check_image(image, spacing, name="image"):
-    image = np.asarray(image)
-    if image.ndim != 3:
-        raise ValueError(f"{name} must be a 3D (x, y, z) volume, got shape {image.shape}")
-    if image.size == 0 or min(image.shape) < 2:
+    """:func:`medseg_edu._checks.as_volume`, plus at least 2 voxels per axis (to span the common grid)."""
+    image, spacing = as_volume(image, spacing, name=name)
+    if min(image.shape) < 2:
         raise ValueError(f"{name} needs at least 2 voxels along every axis, got shape {image.shape}")
-    if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
-        raise ValueError(f"{name} must be numeric, got dtype {image.dtype}")
-    if not np.all(np.isfinite(image)):
-        raise ValueError(f"{name} contains NaN or infinite values; replace them (np.nan_to_num) first")
-    try:
-        spacing = tuple(float(s) for s in np.ravel(spacing))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"spacing must be three voxel sizes in mm, got {spacing!r}") from err
-    if len(spacing) != 3 or not all(np.isfinite(s) and s > 0 for s in spacing):
-        raise ValueError(f"spacing must be three positive voxel sizes in mm (x, y, z), got {spacing}")
     return image, spacing
 
 
@@ -111,10 +103,11 @@ def to_common(volume, spacing, *, size=GRID_SIZE, step_mm=GRID_MM):
 
 
 def normalise_inside(values, inside):
-    """Map the 1st-99th intensity percentiles *inside the scan* to 0-1; 0 outside."""
-    low, high = np.percentile(values[inside], [1, 99]) if inside.any() else (0.0, 1.0)
-    out = (values - low) / max(float(high - low), 1e-6)
-    return np.where(inside, out, 0.0).astype(np.float32)
+    """Map the 1st-99th intensity percentiles *inside the scan* to 0-1; 0 outside (float32).
+
+    :func:`medseg_edu.data.normalise` with ``inside``.
+    """
+    return normalise(values, inside=inside).astype(np.float32)
 
 
 def centre_weight(sigma_mm=30.0, *, size=GRID_SIZE, step_mm=GRID_MM):

@@ -25,24 +25,8 @@ from scipy import ndimage
 from skimage.morphology import black_tophat, disk
 from skimage.segmentation import active_contour, morphological_geodesic_active_contour
 
-
-def _check_image(image, spacing):
-    image = np.asarray(image)
-    if image.ndim != 3:
-        raise ValueError(f"expected a 3D image (x, y, z), got shape {image.shape}; "
-                         "for a single axial slice use image[:, :, None]")
-    if not np.issubdtype(image.dtype, np.number) or image.size == 0:
-        raise ValueError(f"image must be a non-empty numeric array, got dtype {image.dtype}, shape {image.shape}")
-    if not np.all(np.isfinite(image)):
-        raise ValueError("image contains NaN or infinite values; replace them (e.g. np.nan_to_num) first")
-    try:
-        spacing = tuple(float(s) for s in np.ravel(spacing))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"spacing must be 3 voxel sizes in mm, got {spacing!r}") from err
-    if len(spacing) != 3 or not all(np.isfinite(s) and s > 0 for s in spacing):
-        raise ValueError(f"spacing must be 3 positive voxel sizes in mm for an image of shape {image.shape}, "
-                         f"got {spacing}")
-    return image.astype(np.float32, copy=False), spacing
+from .._checks import as_volume
+from ..data import normalise
 
 
 def _check_slice(slice2d):
@@ -140,8 +124,7 @@ def _run(image, snake, n_iter, *, alpha=0.015, beta=10.0, gamma=0.001, w_line=0.
 
 
 def _prepare_slice(slice2d, sigma):
-    low, high = np.percentile(slice2d, [1, 99])
-    image = np.clip((slice2d - low) / max(high - low, 1e-6), 0, 1)
+    image = normalise(slice2d, clip=True, dtype=None)
     return ndimage.gaussian_filter(image, sigma) if sigma > 0 else image
 
 
@@ -305,7 +288,7 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
     -------
     np.ndarray of bool, the image's shape
     """
-    image, spacing = _check_image(image, spacing)
+    image, spacing = as_volume(image, spacing)
     if int(iterations) < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations!r}")
     for name, value in (("radius_mm", radius_mm), ("pixel_mm", pixel_mm), ("half_width_mm", half_width_mm)):
@@ -325,8 +308,7 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
     crop = image[box]
     zoom = (spacing[0] / pixel_mm, spacing[1] / pixel_mm, 1.0)
     small = ndimage.zoom(crop, zoom, order=1)
-    low, high = np.percentile(small, [1, 99])
-    small = np.clip((small - low) / max(high - low, 1e-6), 0, 1)
+    small = normalise(small, clip=True)
     size = small.shape[:2]
 
     # 3. starting regions

@@ -19,66 +19,19 @@ from skimage.filters import threshold_multiotsu, threshold_otsu
 from skimage.measure import label
 from skimage.morphology import closing, opening
 
+from .._checks import as_spacing, as_volume
+# The mask helpers live in medseg_edu.masks; their names stay here for notebook 01.
+from ..masks import ball as ball_footprint
+from ..masks import largest_component
+
 POLARITIES = ("auto", "above", "below")
-
-
-def _check_image(image, spacing, ndim=3):
-    """Validate a scan and its spacing; return a float32 array and a float tuple (mm)."""
-    image = np.asarray(image)
-    if image.ndim != ndim:
-        raise ValueError(f"expected a {ndim}D image (x, y, z), got shape {image.shape}; "
-                         "for a single axial slice use image[:, :, None]")
-    if not (np.issubdtype(image.dtype, np.number) or image.dtype == bool):
-        raise ValueError(f"image must be numeric, got dtype {image.dtype}")
-    if image.size == 0:
-        raise ValueError("image is empty")
-    if not np.all(np.isfinite(image)):
-        raise ValueError("image contains NaN or infinite values; replace them (e.g. np.nan_to_num) first")
-    spacing = tuple(float(s) for s in np.ravel(spacing))
-    if len(spacing) != image.ndim or not all(np.isfinite(s) and s > 0 for s in spacing):
-        raise ValueError(f"spacing must be {image.ndim} positive voxel sizes in mm for an image of shape "
-                         f"{image.shape}, got {spacing}")
-    return image.astype(np.float32, copy=False), spacing
 
 
 def _check_mask(mask, spacing):
     mask = np.asarray(mask)
     if mask.ndim != 3:
         raise ValueError(f"expected a 3D mask (x, y, z), got shape {mask.shape}")
-    _, spacing = _check_image(np.zeros((1, 1, 1), np.float32), spacing)
-    return mask.astype(bool), spacing
-
-
-def ball_footprint(spacing, radius_mm):
-    """A ball of radius ``radius_mm`` on a (possibly anisotropic) voxel grid.
-
-    Parameters
-    ----------
-    spacing : tuple of 3 float
-        Voxel size in mm.
-    radius_mm : float
-        Radius in mm. Along an axis whose voxels are thicker than the radius
-        (e.g. 3.6 mm slices, 2 mm radius) the ball is one voxel thick, so the
-        operation acts slice by slice there.
-
-    Returns
-    -------
-    np.ndarray of bool, odd size along every axis
-    """
-    half = [int(np.floor(radius_mm / s + 1e-9)) for s in spacing]
-    axes = [np.arange(-h, h + 1) * s for h, s in zip(half, spacing)]
-    grids = np.meshgrid(*axes, indexing="ij")
-    return sum(g ** 2 for g in grids) <= radius_mm ** 2 + 1e-9
-
-
-def largest_component(mask):
-    """The largest 6-connected (face-connected) component of a mask (empty in, empty out)."""
-    labelled = label(np.asarray(mask, bool), connectivity=1)
-    if labelled.max() == 0:
-        return labelled > 0
-    sizes = np.bincount(labelled.ravel())
-    sizes[0] = 0
-    return labelled == int(np.argmax(sizes))
+    return mask.astype(bool), as_spacing(spacing, 3, shape=mask.shape)
 
 
 def centre_component(mask, spacing, *, min_ml=0.5):
@@ -217,10 +170,12 @@ def otsu(image, classes=2):
     ``classes=2`` gives one threshold (float); ``classes >= 3`` gives
     ``classes - 1`` thresholds (multi-Otsu, an array).
     """
-    image = np.asarray(image)
+    # Otsu only needs the histogram; a flat view also keeps scikit-image from taking a
+    # 3-slice volume for an RGB picture.
+    values = np.asarray(image).ravel()
     if classes == 2:
-        return float(threshold_otsu(image))
-    return threshold_multiotsu(image, classes=classes)
+        return float(threshold_otsu(values))
+    return threshold_multiotsu(values, classes=classes)
 
 
 def segment(image, spacing, *, threshold=None, polarity="auto", cleanup=True, opening_mm=2.0,
@@ -252,7 +207,7 @@ def segment(image, spacing, *, threshold=None, polarity="auto", cleanup=True, op
     -------
     np.ndarray of bool, the image's shape
     """
-    image, spacing = _check_image(image, spacing)
+    image, spacing = as_volume(image, spacing)
     if polarity not in POLARITIES:
         raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
     if threshold is None:
