@@ -82,6 +82,18 @@ def device(verbose: bool = True):
     return chosen
 
 
+
+def memory_format(on):
+    """The tensor layout to compute in on device ``on``: channels-last on the CPU, else the default.
+
+    Channels-last makes the CPU convolutions 1.5-2x faster; GPUs do as well or better with the
+    default layout. Training (``medseg_edu.train.fit``) and inference
+    (``medseg_edu.methods.deep.predict_proba``) both use it, so they run the same kernels.
+    """
+    import torch
+
+    return torch.channels_last if torch.device(on).type == "cpu" else torch.contiguous_format
+
 def step_budget(cpu: int, accelerator: int, on=None) -> int:
     """How many training steps a notebook takes: ``cpu`` on a CPU, ``accelerator`` on a GPU.
 

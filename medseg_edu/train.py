@@ -1,12 +1,13 @@
-"""Training loop, loss, checkpoints and batched inference for :mod:`medseg_edu.nets`.
+"""Training loop, loss and checkpoints for :mod:`medseg_edu.nets`.
 
 One function, :func:`fit`, trains any of the course networks under a time,
 step or epoch budget, shows a progress bar and a live loss / validation-Dice
 curve in a notebook, and returns a :class:`History`. Everything is seeded, so
 the same call gives the same numbers on the same machine.
 
-Layer 3 of the package: it imports ``_device`` only (Dice is computed here,
-not with ``medseg_edu.metrics``, which sits in a layer above).
+Layer 3 of the package: it imports ``_device`` and ``metrics`` (validation
+Dice). Inference on numpy batches is :func:`medseg_edu.methods.deep.predict_proba`;
+the bundled weights are made and loaded by :mod:`medseg_edu.weights`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._device import device as _best_device
-from ._device import seed_everything
+from ._device import memory_format, seed_everything
 from . import metrics
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "evaluate_dice",
     "save_checkpoint",
     "load_checkpoint",
-    "predict_logits",
     "flip_augment",
 ]
 
@@ -156,7 +156,7 @@ def evaluate_dice(model: nn.Module, data, batch_size: int = 32, device=None) -> 
     predictions, truths, n_classes = [], [], 0
     for images, targets in loader:
         images = images.to(dev, torch.float32)
-        logits = model(images.contiguous(memory_format=_layout(dev)) if images.ndim == 4
+        logits = model(images.contiguous(memory_format=memory_format(dev)) if images.ndim == 4
                        else images)
         n_classes = logits.shape[1]
         predictions.append(logits.argmax(1).cpu().numpy())
@@ -168,11 +168,6 @@ def evaluate_dice(model: nn.Module, data, batch_size: int = 32, device=None) -> 
     scores = [metrics.dice(pred == c, truth == c) for c in range(1, n_classes)
               if (pred == c).any() or (truth == c).any()]
     return float(np.mean(scores)) if scores else 1.0
-
-
-def _layout(dev: torch.device):
-    """Memory format for images and weights: channels-last is 1.5-2x faster on CPU."""
-    return torch.channels_last if dev.type == "cpu" else torch.contiguous_format
 
 
 def _resolve_device(model: nn.Module, device=None) -> torch.device:
@@ -245,9 +240,9 @@ def _show_final(history: History) -> None:
 
 def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds=None,
         max_steps=None, batch_size: int = 16, lr: float = 2e-3, loss=dice_ce_loss,
-        augment=None, device=None, seed: int = 0, checkpoint=None, progress: bool = True,
-        plot: bool = True, plot_every: float = 5.0, val_every: int | None = None,
-        lr_decay: str | None = None) -> History:
+        augment=None, device=None, seed: int = 0, checkpoint=None, metadata=None,
+        progress: bool = True, plot: bool = True, plot_every: float = 5.0,
+        val_every: int | None = None, lr_decay: str | None = None) -> History:
     """Train ``model`` with Adam until the first budget runs out; return a :class:`History`.
 
     Parameters
@@ -267,7 +262,11 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
         (The model's initial weights come from when it was built: call
         ``seed_everything`` before building it too.)
     checkpoint : path; the weights with the best validation Dice (or the last ones,
-        without validation data) are saved there with :func:`save_checkpoint`.
+        without validation data) are saved there with :func:`save_checkpoint`, their JSON
+        sidecar (written once, at the end) recording ``val_dice`` and the ``settings`` of the run.
+    metadata : dict, or a function ``metadata(history) -> dict``, optional
+        More entries for that sidecar (they win over the ones above). A function is called
+        once training has ended, for what is only known then (the time taken, the score).
     progress : show a tqdm progress bar.
     plot, plot_every : in a notebook, a live curve redrawn every ``plot_every`` seconds;
         the final curve is drawn once more as a plain figure at the end.
@@ -305,7 +304,7 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
         val_every = min(steps_per_epoch, 50)
     val_every = max(1, int(val_every))
 
-    layout = _layout(dev)
+    layout = memory_format(dev)
     model.to(dev, memory_format=layout)  # back to the default layout at the end
     model.train()
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -378,13 +377,16 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
         final_state = copy.deepcopy(model.state_dict())  # state_dict() is a view
         if best_state is not None:
             model.load_state_dict(best_state)
-        save_checkpoint(model, checkpoint, val_dice=history.best_val_dice,
-                        settings=dict(steps=step, seconds=round(history.seconds, 1), lr=lr,
-                                      batch_size=batch_size, seed=seed, device=str(dev),
-                                      augment=getattr(augment, "__name__", None),
-                                      loss=getattr(loss, "__name__", str(loss)),
-                                      saved="best validation Dice" if best_state is not None
-                                      else "last"))
+        meta = dict(val_dice=history.best_val_dice,
+                    settings=dict(steps=step, seconds=round(history.seconds, 1), lr=lr,
+                                  batch_size=batch_size, seed=seed, device=str(dev),
+                                  augment=getattr(augment, "__name__", None),
+                                  loss=getattr(loss, "__name__", str(loss)),
+                                  saved="best validation Dice" if best_state is not None
+                                  else "last"))
+        if metadata is not None:
+            meta.update(metadata(history) if callable(metadata) else metadata)
+        save_checkpoint(model, checkpoint, **meta)
         if best_state is not None:
             model.load_state_dict(final_state)
     live.update(history, force=True)
@@ -471,40 +473,6 @@ def load_checkpoint(model: nn.Module, path, map_location="cpu") -> dict:
         raise ValueError(f"The weights in {path} do not fit {expected} "
                          f"(different architecture or sizes): {error}") from None
     return meta
-
-
-# --------------------------------------------------------------------------- inference
-
-@torch.no_grad()
-def predict_logits(model: nn.Module, images, batch_size: int = 32, device=None) -> np.ndarray:
-    """Class probabilities (softmax of the logits) for a numpy batch, in chunks.
-
-    ``images``: ``(N, C, H, W)`` (``(N, H, W)`` is taken as one channel).
-    Returns float32 ``(N, n_classes, H, W)`` for the segmentation networks,
-    ``(N, n_classes)`` for :class:`~medseg_edu.nets.PatchCNN`. Runs on
-    ``device`` (default ``medseg_edu.device()``; the model is moved there) in
-    eval mode, and leaves the model in eval mode.
-    """
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim == 3:
-        images = images[:, None]
-    if images.ndim != 4:
-        raise ValueError(f"images must be (N, C, H, W) or (N, H, W); got shape {images.shape}.")
-    dev = torch.device(device) if device is not None else _best_device(verbose=False)
-    layout = _layout(dev)
-    model.to(dev, memory_format=layout)
-    model.eval()
-    chunks = []
-    try:
-        for start in range(0, len(images), batch_size):
-            batch = torch.from_numpy(images[start:start + batch_size]).to(dev)
-            logits = model(batch.contiguous(memory_format=layout))
-            chunks.append(torch.softmax(logits, dim=1).float().cpu().numpy())
-    finally:
-        model.to(memory_format=torch.contiguous_format)
-    if not chunks:
-        raise ValueError("images is empty.")
-    return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
 # --------------------------------------------------------------------------- augmentation

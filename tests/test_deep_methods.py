@@ -1,13 +1,11 @@
 """The deep segmentation methods with the bundled weights (data/weights/)."""
 
-import json
-
 import numpy as np
 import pytest
-import torch
 
-from medseg_edu.data import prostate_phantom
-from medseg_edu.methods import _deep, dilated, fcn, patch_cnn, unet
+from medseg_edu import weights
+from medseg_edu.data import GRID, prostate_phantom
+from medseg_edu.methods import deep, dilated, fcn, patch_cnn, unet
 
 DEEP = {"patch_cnn": patch_cnn, "fcn": fcn, "unet": unet, "dilated": dilated}
 
@@ -49,7 +47,7 @@ def test_other_in_plane_spacing_and_any_intensity_scale(case):
 
 
 def test_largest_component_is_a_switch(case):
-    probs = _deep.probability_volume(_deep.load_pretrained("unet"), case.image, case.spacing)
+    probs = deep.probability_volume(weights.load("unet"), case.image, case.spacing)
     assert probs.shape == case.image.shape and 0 <= probs.min() and probs.max() <= 1
     raw = unet.segment(case.image, case.spacing, largest_component=False)
     np.testing.assert_array_equal(raw, probs >= 0.5)
@@ -68,32 +66,28 @@ def test_bad_input_gives_clear_errors(case):
         unet.segment(bad, case.spacing)
 
 
-@pytest.mark.parametrize("name", list(DEEP))
-def test_sidecar_round_trip(name):
-    meta = json.loads((_deep.weights_dir() / f"{name}.json").read_text())
-    model = _deep.load_pretrained(name)
-    assert type(model).__name__ == meta["architecture"]
-    assert model.hparams == {**model.hparams, **meta["kwargs"]}
-    assert not model.training
-    assert (_deep.weights_dir() / f"{name}.pt").stat().st_size <= 5 * 2**20
-    for key in ("steps", "batch_size", "lr", "augmentation", "seconds", "val_dice", "torch"):
-        assert key in meta, key
-    assert _deep.load_pretrained(name) is model  # cached
-    # the weights re-load into a freshly built network
-    fresh = _deep.ARCHITECTURES[meta["architecture"]](**meta["kwargs"])
-    from medseg_edu.train import load_checkpoint
-    load_checkpoint(fresh, _deep.weights_dir() / f"{name}.pt")
-    for a, b in zip(fresh.state_dict().values(), model.state_dict().values()):
-        assert torch.equal(a, b)
+def test_a_model_argument_replaces_the_bundled_network(case):
+    k = int(np.argmax(case.gland.sum(axis=(0, 1))))
+    slab = case.image[:, :, k - 1:k + 2]
+    np.testing.assert_array_equal(fcn.segment(slab, case.spacing, model=weights.load("fcn")),
+                                  fcn.segment(slab, case.spacing))
+    assert not np.array_equal(fcn.segment(slab, case.spacing, model=weights.load("unet")),
+                              fcn.segment(slab, case.spacing))
+    with pytest.raises(ValueError, match="unknown deep method"):
+        deep.segment_with("resnet", slab, case.spacing)
 
 
-def test_missing_weights_say_make_pretrained(tmp_path, monkeypatch):
-    monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="make pretrained"):
-        _deep.load_pretrained("unet")
-    # a weight file without its sidecar is just as missing
-    (tmp_path / "unet.pt").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match="make pretrained"):
-        _deep.load_pretrained("unet")
-    with pytest.raises(ValueError, match="unknown network"):
-        _deep.load_pretrained("resnet")
+def test_predict_proba_on_bundled_networks():
+    slices = np.random.default_rng(0).random((3, GRID, GRID), dtype=np.float32)
+    probs = deep.predict_proba(weights.load("unet"), slices, batch_size=2, device="cpu")
+    assert probs.shape == (3, 2, GRID, GRID) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    patch = weights.load("patch_cnn")
+    size = patch.hparams["patch_size"]
+    assert deep.predict_proba(patch, slices[:, :size, :size], device="cpu").shape == (3, 2)
+    # the sliding window gives the same probability as the patch around a pixel, classified alone
+    window = deep.patch_probabilities(patch, slices[:1, :40, :40], device="cpu")
+    half = size // 2
+    alone = deep.predict_proba(patch, np.pad(slices[0, :40, :40], half)[None, 5:5 + size, 7:7 + size],
+                               device="cpu")
+    assert window[0, 5, 7] == pytest.approx(alone[0, 1], abs=1e-5)

@@ -1,4 +1,4 @@
-"""Training loop, loss, checkpoints, inference and augmentation of medseg_edu.train."""
+"""Training loop, loss, checkpoints and augmentation of medseg_edu.train (inference: methods.deep)."""
 
 import json
 
@@ -13,8 +13,9 @@ matplotlib.use("Agg")
 from medseg_edu import seed_everything  # noqa: E402
 from medseg_edu import train as train_module  # noqa: E402
 from medseg_edu.nets import FCN, PatchCNN, UNet  # noqa: E402
+from medseg_edu.methods.deep import predict_proba  # noqa: E402
 from medseg_edu.train import (History, dice_ce_loss, evaluate_dice, fit,  # noqa: E402
-                              flip_augment, load_checkpoint, predict_logits, save_checkpoint)
+                              flip_augment, load_checkpoint, save_checkpoint)
 
 
 def squares(n, size=32, seed=0):
@@ -138,7 +139,7 @@ def test_fit_patch_cnn_on_scalar_targets():
                   **quick())
     assert history.best_val_dice > 0.6, history.val_dice
     assert np.mean(history.losses[-5:]) < np.mean(history.losses[:5])
-    probs = predict_logits(net, centre_patches(10).tensors[0].numpy(), device="cpu")
+    probs = predict_proba(net, centre_patches(10).tensors[0].numpy(), device="cpu")
     assert probs.shape == (10, 2) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
 
@@ -189,14 +190,32 @@ def test_checkpoint_errors_are_clear(tmp_path):
 
 # --------------------------------------------------------------------------- inference
 
-def test_predict_logits_returns_probabilities():
+def test_predict_proba_returns_probabilities():
     net = small_unet()
     images = squares(5).tensors[0].numpy()
-    probs = predict_logits(net, images, batch_size=2, device="cpu")
+    probs = predict_proba(net, images, batch_size=2, device="cpu")
     assert probs.shape == (5, 2, 32, 32) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
-    np.testing.assert_allclose(predict_logits(net, images[:, 0], device="cpu"), probs,
+    np.testing.assert_allclose(predict_proba(net, images[:, 0], device="cpu"), probs,
                                atol=1e-5)
+    assert not net.training
+    with pytest.raises(ValueError, match="shape"):
+        predict_proba(net, images[0, 0], device="cpu")
+    with pytest.raises(ValueError, match="empty"):
+        predict_proba(net, images[:0], device="cpu")
+
+
+def test_checkpoint_metadata_goes_into_the_one_sidecar(tmp_path):
+    seen = []
+    fit(small_unet(), squares(32), squares(16, seed=1), max_steps=3, checkpoint=tmp_path / "unet.pt",
+        metadata=lambda history: seen.append(history) or dict(note="mine", steps_done=len(history.steps)),
+        **quick())
+    meta = json.loads((tmp_path / "unet.json").read_text())
+    assert len(seen) == 1 and meta["note"] == "mine" and meta["steps_done"] == 3
+    assert meta["architecture"] == "UNet" and meta["settings"]["steps"] == 3 and "val_dice" in meta
+    fit(small_unet(), squares(32), max_steps=2, checkpoint=tmp_path / "other.pt", metadata={"val_dice": 0.5},
+        **quick())
+    assert json.loads((tmp_path / "other.json").read_text())["val_dice"] == 0.5  # metadata wins
 
 
 def test_flip_augment_keeps_images_and_labels_together():

@@ -3,76 +3,31 @@
     python tools/make_pretrained.py [--only unet fcn ...] [--steps N | --steps-scale 0.5]
     python tools/make_pretrained.py --evaluate-only      # re-measure the bundled weights
 
-Every network is trained with medseg_edu.train.fit on SliceDataset("train"),
-validated on SliceDataset("val"), seeded, with a fixed step budget. The
-settings, the seconds taken and the validation Dice go into each weight's JSON
-sidecar and into data/weights/TRAINING.md. Then the segmentation methods are
-evaluated in 3D (Dice, volume error) on the test split and on 10 extra
-phantoms with MSD-like volumes and spacings, and the patch CNN's
-sliding-window inference is timed against the FCN; the results go into
-TRAINING.md too. Training took 46 minutes on 2 CPU cores shared with other jobs
+Every network is trained by medseg_edu.weights.train from its recipe
+(medseg_edu.weights.RECIPES: medseg_edu.train.fit on the phantom train split,
+validated on the val split, seeded, with a fixed step budget); the settings,
+the seconds taken and the validation Dice go into each weight's JSON sidecar,
+and from there into data/weights/TRAINING.md. Then the segmentation methods are
+evaluated in 3D with medseg_edu.showdown.run (Dice, volume error) on the test
+split and on 10 extra phantoms with MSD-like volumes and spacings, and the
+patch CNN's sliding-window inference is timed against the FCN; the results go
+into TRAINING.md too. Training took 46 minutes on 2 CPU cores shared with other jobs
 (load average 7-13; less on an idle machine), the evaluation about 6 minutes.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import torch
 
-from medseg_edu import nets, seed_everything
-from medseg_edu.data import PatchDataset, SliceDataset
-from medseg_edu.train import fit, flip_augment
+from medseg_edu import weights
+from medseg_edu.data import GRID, PIXEL_MM
 
-OUT = Path(__file__).resolve().parents[1] / "data" / "weights"
-
-# name: (architecture, constructor arguments, steps, batch size, learning rate, data)
-RECIPES = {
-    "unet": (nets.UNet, dict(width=16, depth=3), 1200, 16, 2e-3, "slices"),
-    "fcn": (nets.FCN, dict(width=16, depth=3), 1000, 16, 2e-3, "slices"),
-    "dilated": (nets.DilatedNet, dict(width=24, dilations=(1, 1, 2, 4, 8, 16, 1, 1)), 1000, 16, 2e-3, "slices"),
-    "patch_cnn": (nets.PatchCNN, dict(patch_size=33, width=16), 2000, 64, 1e-3, "patches"),
-}
-
-
-def train_one(name: str, steps_scale: float = 1.0, steps_override: int | None = None) -> dict:
-    architecture, kwargs, steps, batch, lr, data = RECIPES[name]
-    steps = steps_override or max(10, int(steps * steps_scale))
-    seed_everything(0)
-    model = architecture(**kwargs)
-    if data == "slices":
-        train, val = SliceDataset("train"), SliceDataset("val")
-        augment = flip_augment
-    else:
-        train = PatchDataset("train", patch_size=kwargs["patch_size"], n_patches=60000, seed=0)
-        val = PatchDataset("val", patch_size=kwargs["patch_size"], n_patches=6000, seed=1)
-        augment = None
-    start = time.perf_counter()
-    history = fit(model, train, val, max_steps=steps, batch_size=batch, lr=lr, augment=augment,
-                  seed=0, checkpoint=OUT / f"{name}.pt", progress=True, plot=False,
-                  val_every=max(50, steps // 10))
-    seconds = time.perf_counter() - start
-    # (the sidecar already holds the architecture and all its constructor arguments)
-    record = dict(name=name, recipe=kwargs, steps=steps,
-                  batch_size=batch, lr=lr, augmentation="flip_augment" if augment else "none",
-                  data=f"{data} of the phantom train split (validation: val split)",
-                  seconds=round(seconds, 1), val_dice=round(float(history.best_val_dice), 4),
-                  parameters=nets.count_parameters(model), torch=torch.__version__,
-                  machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                          f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}",
-                  date=datetime.date.today().isoformat())
-    sidecar = OUT / f"{name}.json"
-    meta = json.loads(sidecar.read_text())
-    meta.update(record)
-    sidecar.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    print(f"{name}: val Dice {record['val_dice']:.3f} after {steps} steps in {seconds:.0f} s", flush=True)
-    return record
+OUT = weights.weights_dir()
 
 
 EVALUATION = "## 3D evaluation of the bundled weights"
@@ -81,11 +36,11 @@ EVALUATION = "## 3D evaluation of the bundled weights"
 def write_record(evaluation: str | None = None) -> None:
     """(Re)write data/weights/TRAINING.md; keep the evaluation section unless a new one is given."""
     rows = []
-    for name in RECIPES:
-        sidecar = OUT / f"{name}.json"
+    for name in weights.NAMES:
+        path, sidecar = weights.files(name, OUT)
         if sidecar.exists():
-            m = json.loads(sidecar.read_text())
-            size_kb = (OUT / f"{name}.pt").stat().st_size / 1024
+            m = weights.metadata(name, OUT)
+            size_kb = path.stat().st_size / 1024
             args = ", ".join(f"{k}={v}" for k, v in m.get("recipe", m["kwargs"]).items())
             rows.append(f"| {name} | {m['architecture']}({args}) | {m['parameters']:,} | {size_kb:.0f} KB "
                         f"| {m['steps']} x {m['batch_size']} | {m['lr']} | {m['augmentation']} "
@@ -99,7 +54,7 @@ def write_record(evaluation: str | None = None) -> None:
         "(40 cases), validated on the val split (10 cases), with `medseg_edu.train.fit` "
         "(Adam, loss `dice_ce_loss`, seed 0, a fixed step budget; the weights with the best "
         "validation Dice are kept). The segmentation networks learn from 2D axial slices on "
-        "the 1.25 mm, 96 x 96 network grid; the patch CNN from 60,000 33 x 33 patches "
+        f"the {PIXEL_MM:g} mm, {GRID} x {GRID} network grid; the patch CNN from 60,000 33 x 33 patches "
         "(`PatchDataset`: half centred on gland pixels, a quarter on the background near "
         "the border). CPU, torch " + torch.__version__ + ". *val Dice* is the gland Dice pooled "
         "over all val slices; for the patch CNN it is the Dice of the centre-pixel "
@@ -116,11 +71,11 @@ def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
     """3D Dice and volume error of the methods on the test split + MSD-like phantoms; timings."""
     import numpy as np
 
+    from medseg_edu import showdown
     from medseg_edu.data import (msd_like_spacing, msd_like_volume_ml, normalise, prostate_phantom,
                                  prostate_split, to_grid)
-    from medseg_edu.methods import _deep, get
+    from medseg_edu.methods import deep
     from medseg_edu.metrics import dice
-    from medseg_edu.volumetry import volume_error_percent, volume_ml
 
     cases = list(prostate_split("test"))
     rng = np.random.default_rng(50000)
@@ -146,14 +101,11 @@ def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
              "volume error | max abs. volume error | extremes: mean Dice | extremes: volume errors "
              "| seconds per case |",
              "|---|---|---|---|---|---|---|---|---|"]
+    rows = showdown.run(cases, names, ellipsoid=False, log=print)  # each method's segment() with defaults
     for name in names:
-        segment, d, e = get(name).segment, [], []
-        start = time.perf_counter()
-        for case in cases:
-            mask = segment(case.image, case.spacing)
-            d.append(dice(mask, case.gland))
-            e.append(volume_error_percent(case.gland_volume_ml, volume_ml(mask, case.spacing)))
-        seconds = (time.perf_counter() - start) / len(cases)
+        own = [r for r in rows if r["method"] == name]
+        seconds = np.mean([r["seconds"] for r in own])
+        d, e = [r["dice"] for r in own], [r["volume_error_percent"] for r in own]
         (d, dx), (e, ex) = [(np.array(v[:n_regular]), np.array(v[n_regular:])) for v in (d, e)]
         lines.append(f"| {name} | {d.mean():.3f} ({d[:20].mean():.3f} / {d[20:].mean():.3f}) | {d.min():.3f} "
                      f"| {np.median(np.abs(e)):.1f} % | {e.mean():+.1f} % | {np.abs(e).max():.1f} % "
@@ -164,15 +116,15 @@ def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
     slices = to_grid(normalise(case.image), case.spacing)
     k = len(slices) // 2
     few = slices[k - 1:k + 2]
-    patch, fcn = _deep.load_pretrained("patch_cnn"), _deep.load_pretrained("fcn")
+    patch, fcn = weights.load("patch_cnn"), weights.load("fcn")
     t_patch, t_fcn = [], []
     for _ in range(2):
         start = time.perf_counter()
-        probs = _deep.patch_probabilities(patch, few)
+        probs = deep.patch_probabilities(patch, few)
         t_patch.append(time.perf_counter() - start)
         start = time.perf_counter()
         for _ in range(10):
-            _deep.grid_probabilities(fcn, few)
+            deep.predict_proba(fcn, few)
         t_fcn.append((time.perf_counter() - start) / 10)
     truth = to_grid(case.gland.astype(np.uint8), case.spacing, order=0)[k - 1:k + 2].astype(bool)
     lines.append(f"\nPatch CNN vs. FCN on the same 3 grid slices of test case 0 ({torch.get_num_threads()} torch "
@@ -187,13 +139,13 @@ def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
 def main() -> None:
     global OUT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", choices=sorted(RECIPES), help="train only these")
+    parser.add_argument("--only", nargs="+", choices=weights.NAMES, help="train only these")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="step budget for every network trained (a quick test)")
     budget.add_argument("--steps-scale", type=float, default=1.0, help="scale every recipe's step budget")
     parser.add_argument("--out", type=Path, default=OUT,
-                        help="folder for the weights (default data/weights; use another one for a "
-                             "quick --steps test, so the bundled weights stay)")
+                        help="folder for the weights (default $MEDSEG_EDU_WEIGHTS or data/weights; use "
+                             "another one for a quick --steps test, so the bundled weights stay)")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="do not train: re-measure the bundled weights and update TRAINING.md")
     parser.add_argument("--no-evaluate", action="store_true", help="train only, skip the 3D evaluation")
@@ -204,8 +156,10 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     os.environ["MEDSEG_EDU_WEIGHTS"] = str(OUT)  # the evaluation loads what was just trained
     if not args.evaluate_only:
-        for name in args.only or RECIPES:
-            train_one(name, args.steps_scale, args.steps)
+        for name in args.only or weights.NAMES:
+            meta = weights.train(name, steps=args.steps, steps_scale=args.steps_scale, out=OUT)
+            print(f"{name}: val Dice {meta['val_dice']:.3f} after {meta['steps']} steps in "
+                  f"{meta['seconds']:.0f} s", flush=True)
         write_record()
     if args.evaluate_only or not args.no_evaluate:
         write_record(evaluate())

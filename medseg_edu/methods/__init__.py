@@ -4,7 +4,9 @@
 
 ``image`` is a 3D (x, y, z) array, ``spacing`` its voxel size in mm; ``mask``
 is a bool array of the same shape (the whole gland). Any notebook - and the
-showdown - can therefore swap one method for another.
+showdown - can therefore swap one method for another. The deep methods
+(patch_cnn, fcn, unet, dilated) share :mod:`medseg_edu.methods.deep`, which is
+also the public inference API (``deep.predict_proba`` for a batch of grid slices).
 """
 
 from __future__ import annotations

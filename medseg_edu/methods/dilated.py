@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from ._deep import segment_volume
+from . import deep
 
 
 def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True, batch_size=16, device=None):
-    """Whole-gland mask from the DilatedNet network, applied to every axial slice.
+    """Whole-gland mask (bool, the image's shape) from the dilated CNN, applied to every axial slice.
 
-    Parameters
-    ----------
-    image : np.ndarray, (x, y, z)
-        T2-weighted scan; any intensity scale (each scan is normalised).
-    spacing : tuple of 3 float
-        Voxel size in mm. Slices are resampled in-plane to the network's
-        1.25 mm grid and the probabilities back to the scan's grid.
-    model : torch.nn.Module, optional
-        A trained network; default: the bundled weights in data/weights/dilated.pt.
-    threshold : float
-        Gland probability above which a voxel is gland.
-    largest_component : bool
-        Keep only the largest connected 3D region (the gland is one piece).
+    The default network is the bundled ``medseg_edu.weights.load("dilated")``, a
+    :class:`~medseg_edu.nets.DilatedNet` (notebook 07); pass ``model=`` to use one you trained.
+    Growing dilations widen the receptive field without pooling: every layer keeps the full
+    slice size.
 
-    Returns
-    -------
-    np.ndarray of bool, the image's shape
+    Parameters, defaults and result: :func:`medseg_edu.methods.deep.segment_with`.
     """
-    return segment_volume("dilated" if model is None else model, image, spacing, threshold=threshold,
-                          largest_component_only=largest_component, batch_size=batch_size, device=device)
+    return deep.segment_with("dilated", image, spacing, model=model, threshold=threshold,
+                             largest_component=largest_component, batch_size=batch_size, device=device)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._deep import segment_volume
+from . import deep
 
 
 def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True, batch_size=1024,
@@ -10,7 +10,7 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
     """Whole-gland mask from the patch CNN: each pixel classified from its own 33 x 33 patch.
 
     Deliberately honest sliding-window inference: one forward pass per pixel
-    of every slice of the 96 x 96 network grid - about 9,200 per slice - which
+    of every slice of the network grid (96 x 96: 9,216 per slice) - which
     is why this method is slow (notebook 04 measures it against the FCN).
 
     Parameters
@@ -18,9 +18,9 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
     image : np.ndarray, (x, y, z)
         T2-weighted scan; any intensity scale (each scan is normalised).
     spacing : tuple of 3 float
-        Voxel size in mm (slices are resampled to the 1.25 mm network grid).
+        Voxel size in mm (slices are resampled to the network grid, ``PIXEL_MM`` = 1.25 mm pixels).
     model : PatchCNN, optional
-        Default: the bundled weights in data/weights/patch_cnn.pt.
+        Default: the bundled one, ``medseg_edu.weights.load("patch_cnn")``.
     threshold : float
         Gland probability above which a voxel is gland.
     largest_component : bool
@@ -33,6 +33,5 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
     -------
     np.ndarray of bool, the image's shape
     """
-    return segment_volume("patch_cnn" if model is None else model, image, spacing, threshold=threshold,
-                          largest_component_only=largest_component, batch_size=batch_size,
-                          device=device, per_pixel=True)
+    return deep.segment_with("patch_cnn", image, spacing, model=model, threshold=threshold,
+                             largest_component=largest_component, batch_size=batch_size, device=device)

@@ -1,0 +1,190 @@
+"""Inference with the 2D networks: a batch of grid slices, or a whole 3D scan slice by slice.
+
+:func:`predict_proba` is the one way to get class probabilities for a numpy
+batch of slices on the network grid (``medseg_edu.data.to_grid``:
+``PIXEL_MM`` mm pixels, ``GRID`` x ``GRID``); :func:`patch_probabilities` is
+the patch CNN's sliding window over such slices. For a 3D scan,
+:func:`probability_volume` normalises it, resamples every axial slice onto the
+grid, runs the network and resamples the gland probability back onto the
+scan's own grid, so the volume is measured at full resolution;
+:func:`segment_volume` thresholds that. :func:`segment_with` is what
+``medseg_edu.methods.<name>.segment`` does for the deep methods (patch_cnn,
+fcn, unet, dilated), with the bundled weights of :mod:`medseg_edu.weights`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import weights
+from .._checks import as_volume
+from .._device import device as pick_device
+from .._device import memory_format
+from ..data import GRID, PIXEL_MM, from_grid, normalise, to_grid
+from ..masks import largest_component
+
+__all__ = ["predict_proba", "patch_probabilities", "probability_volume", "segment_volume", "segment_with"]
+
+
+def _on(model, device):
+    """The device to run on (``device``, else ``medseg_edu.device()``), with the model moved there."""
+    dev = torch.device(device) if device is not None else pick_device(verbose=False)
+    model.to(dev)
+    model.eval()
+    return dev
+
+
+@torch.no_grad()
+def predict_proba(model, images, *, batch_size=32, device=None) -> np.ndarray:
+    """Class probabilities (softmax of the network's scores) for a numpy batch, in chunks.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A network of :mod:`medseg_edu.nets` (or any module returning class scores on axis 1).
+    images : np.ndarray
+        ``(N, H, W)`` grid slices, or ``(N, C, H, W)`` (``C`` input channels, usually 1);
+        for a :class:`~medseg_edu.nets.PatchCNN`, ``N`` patches.
+    batch_size : int
+        Images per forward pass.
+    device : str or torch.device, optional
+        Default ``medseg_edu.device()`` (CUDA, then MPS, then CPU). The model is moved there
+        and left there, in eval mode.
+
+    Returns
+    -------
+    np.ndarray, float32
+        ``(N, n_classes, H, W)`` for the segmentation networks, ``(N, n_classes)`` for the
+        patch CNN; ``[:, 1]`` is the gland probability.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, H, W) or (N, C, H, W); got shape {images.shape}")
+    if len(images) == 0:
+        raise ValueError("images is empty")
+    dev = _on(model, device)
+    layout = memory_format(dev)
+    model.to(memory_format=layout)
+    chunks = []
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = torch.from_numpy(images[start:start + batch_size]).to(dev)
+            scores = model(batch.contiguous(memory_format=layout))
+            chunks.append(torch.softmax(scores, dim=1).float().cpu().numpy())
+    finally:
+        model.to(memory_format=torch.contiguous_format)
+    return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+@torch.no_grad()
+def patch_probabilities(model, slices, *, batch_size=1024, device=None) -> np.ndarray:
+    """Gland probability of every pixel of ``(N, H, W)`` slices, each pixel classified from its own patch.
+
+    Sliding-window inference for a :class:`~medseg_edu.nets.PatchCNN`: one forward pass per
+    pixel, ``batch_size`` patches at a time, on ``device`` (default ``medseg_edu.device()``;
+    the model is moved there). Returns float32 ``(N, H, W)``.
+    """
+    dev = _on(model, device)
+    half = model.hparams["patch_size"] // 2
+    out = np.empty(slices.shape, np.float32)
+    for k, grid_slice in enumerate(slices):
+        padded = torch.from_numpy(np.pad(grid_slice, half)).to(dev)[None, None]
+        # every pixel's patch, as a (pixels, 1, P, P) batch: one forward pass per pixel
+        patches = torch.nn.functional.unfold(padded, 2 * half + 1).transpose(1, 2)
+        patches = patches.reshape(-1, 1, 2 * half + 1, 2 * half + 1)
+        probs = [torch.softmax(model(patches[i:i + batch_size]), dim=1)[:, 1]
+                 for i in range(0, len(patches), batch_size)]
+        out[k] = torch.cat(probs).reshape(grid_slice.shape).cpu().numpy()
+    return out
+
+
+def probability_volume(model, image, spacing, *, batch_size=16, device=None, per_pixel=False):
+    """Gland probability (0-1) on the scan's own grid, from slice-by-slice inference.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or str
+        A 2D network returning class scores, or the name of bundled weights
+        (loaded with :func:`medseg_edu.weights.load` once the input is validated).
+    image : np.ndarray, (x, y, z)
+        The scan, any intensity scale (normalised here).
+    spacing : tuple of 3 float
+        Voxel size in mm.
+    batch_size : int
+        Grid slices per forward pass (patches per pass for ``per_pixel``).
+    device : str or torch.device, optional
+        Default :func:`medseg_edu.device` (CUDA, then MPS, then CPU).
+    per_pixel : bool
+        Sliding-window inference for a patch classifier: every pixel of
+        every grid slice is classified from its own patch.
+
+    Returns
+    -------
+    np.ndarray, float32, the image's shape
+        Gland probability; 0 outside the network's field of view (``GRID * PIXEL_MM`` mm).
+    """
+    image, spacing = as_volume(image, spacing)
+    if isinstance(model, str):
+        model = weights.load(model)
+    slices = to_grid(normalise(image), spacing, size=GRID, pixel_mm=PIXEL_MM)
+    if per_pixel:
+        probs = patch_probabilities(model, slices, batch_size=batch_size, device=device)
+    else:
+        probs = predict_proba(model, slices, batch_size=batch_size, device=device)[:, 1]
+    return from_grid(probs, image.shape, spacing, pixel_mm=PIXEL_MM)
+
+
+def segment_volume(model, image, spacing, *, threshold=0.5, largest_component_only=True,
+                   batch_size=16, device=None, per_pixel=False):
+    """Whole-gland mask (bool, the image's shape) from a 2D network, slice by slice.
+
+    :func:`probability_volume` thresholded at ``threshold`` (0-1); with
+    ``largest_component_only`` only the largest 3D connected region is kept.
+    """
+    if not 0.0 < float(threshold) < 1.0:
+        raise ValueError(f"threshold is a gland probability strictly between 0 and 1, got {threshold}")
+    probs = probability_volume(model, image, spacing, batch_size=batch_size, device=device,
+                               per_pixel=per_pixel)
+    mask = probs >= threshold
+    return largest_component(mask) if largest_component_only else mask
+
+
+def segment_with(name, image, spacing, *, model=None, threshold=0.5, largest_component=True, batch_size=16,
+                 device=None):
+    """Whole-gland mask from deep method ``name`` (``medseg_edu.methods.<name>.segment``).
+
+    Every axial slice is resampled in-plane to the network grid (``PIXEL_MM`` mm pixels),
+    segmented there, and the gland probability resampled back to the scan's grid.
+
+    Parameters
+    ----------
+    name : str
+        ``"patch_cnn"``, ``"fcn"``, ``"unet"`` or ``"dilated"`` (:data:`medseg_edu.weights.NAMES`).
+        The patch CNN classifies every pixel from its own patch (sliding window).
+    image : np.ndarray, (x, y, z)
+        T2-weighted scan; any intensity scale (each scan is normalised).
+    spacing : tuple of 3 float
+        Voxel size in mm.
+    model : torch.nn.Module, optional
+        A trained network of that kind; default the bundled one, ``medseg_edu.weights.load(name)``.
+    threshold : float
+        Gland probability (strictly between 0 and 1) from which a voxel is gland.
+    largest_component : bool
+        Keep only the largest connected 3D region (the gland is one piece).
+    batch_size : int
+        Grid slices per forward pass (for the patch CNN: patches per pass).
+    device : str or torch.device, optional
+        Default :func:`medseg_edu.device` (CUDA, then MPS, then CPU).
+
+    Returns
+    -------
+    np.ndarray of bool, the image's shape
+    """
+    if name not in weights.NAMES:
+        raise ValueError(f"unknown deep method {name!r}; choose one of {weights.NAMES}")
+    return segment_volume(name if model is None else model, image, spacing, threshold=threshold,
+                          largest_component_only=largest_component, batch_size=batch_size, device=device,
+                          per_pixel=name == "patch_cnn")

@@ -1,0 +1,203 @@
+"""The bundled networks: how each was trained, where its files live, how it loads (layer 3).
+
+The one owner of the pretrained weights in ``data/weights/``::
+
+    net = medseg_edu.weights.load("unet")           # a fresh nn.Module, eval mode, on the CPU
+    medseg_edu.weights.metadata("unet")["val_dice"]  # what the sidecar recorded
+
+Each network ``name`` of :data:`NAMES` is two files in :func:`weights_dir`:
+``<name>.pt``, the weights (a ``state_dict``, read with ``torch.load(...,
+weights_only=True)``), and ``<name>.json`` beside it, the *sidecar*: the
+architecture and its constructor arguments (``architecture``, ``kwargs``), the
+training run (``settings``, ``steps``, ``batch_size``, ``lr``, ``augmentation``,
+``data``, ``seconds``, ``val_dice``), the ``recipe`` arguments, ``parameters``,
+``torch``, ``machine`` and ``date``. :func:`train` re-creates both from the
+:data:`RECIPES` (``make pretrained`` runs ``tools/make_pretrained.py``, which
+calls it for every name).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import nets
+from ._device import seed_everything
+from .data import PatchDataset, SliceDataset
+from .train import fit, flip_augment, load_checkpoint
+
+__all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "weights_dir", "files", "metadata", "load",
+           "train"]
+
+#: The bundled networks, in the order the notebooks teach them.
+NAMES = ("patch_cnn", "fcn", "unet", "dilated")
+#: Architecture name (as a sidecar's ``architecture`` records it) -> its ``nn.Module`` class.
+ARCHITECTURES = {"PatchCNN": nets.PatchCNN, "FCN": nets.FCN, "UNet": nets.UNet, "DilatedNet": nets.DilatedNet}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one bundled network is trained by :func:`train`.
+
+    ``architecture(**kwargs)`` is built after ``seed_everything(0)`` and trained with
+    :func:`medseg_edu.train.fit` for ``steps`` Adam steps of ``batch_size`` at learning rate
+    ``lr`` on ``data``: ``"slices"`` (:class:`~medseg_edu.data.SliceDataset`, flip
+    augmentation) or ``"patches"`` (:class:`~medseg_edu.data.PatchDataset`, 60,000 train and
+    6,000 val patches), of the phantom train split, validated on the val split.
+    """
+
+    architecture: type
+    kwargs: dict = field(default_factory=dict)
+    steps: int = 1000
+    batch_size: int = 16
+    lr: float = 2e-3
+    data: str = "slices"
+
+
+RECIPES = {
+    "patch_cnn": Recipe(nets.PatchCNN, dict(patch_size=33, width=16), 2000, 64, 1e-3, "patches"),
+    "fcn": Recipe(nets.FCN, dict(width=16, depth=3), 1000, 16, 2e-3, "slices"),
+    "unet": Recipe(nets.UNet, dict(width=16, depth=3), 1200, 16, 2e-3, "slices"),
+    "dilated": Recipe(nets.DilatedNet, dict(width=24, dilations=(1, 1, 2, 4, 8, 16, 1, 1)), 1000, 16, 2e-3,
+                      "slices"),
+}
+
+
+def weights_dir() -> Path:
+    """``$MEDSEG_EDU_WEIGHTS`` or the repository's ``data/weights`` folder."""
+    override = os.environ.get("MEDSEG_EDU_WEIGHTS")
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "data" / "weights"
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"unknown network {name!r}; bundled weights exist for {NAMES}")
+    return RECIPES[name]
+
+
+def files(name: str, folder=None) -> tuple[Path, Path]:
+    """``(weights, sidecar)``: the paths ``<name>.pt`` and ``<name>.json`` in ``folder``.
+
+    ``folder`` defaults to :func:`weights_dir`. Raises ``ValueError`` for a name not in :data:`NAMES`.
+    """
+    _recipe(name)
+    folder = Path(folder) if folder is not None else weights_dir()
+    return folder / f"{name}.pt", folder / f"{name}.json"
+
+
+def _missing(name: str, path: Path) -> FileNotFoundError:
+    return FileNotFoundError(f"no bundled weights for {name!r} at {path}: run `make pretrained` "
+                             "(re-trains them from the phantom train split, about 45 min on 2 CPU "
+                             "cores) or point MEDSEG_EDU_WEIGHTS at a folder that has them")
+
+
+def metadata(name: str, folder=None) -> dict:
+    """The sidecar ``<name>.json`` of a bundled network: how it was built and trained.
+
+    Raises ``FileNotFoundError`` (hint: ``make pretrained``) when the weights or the sidecar are missing.
+    """
+    path, sidecar = files(name, folder)
+    if not path.is_file() or not sidecar.is_file():
+        raise _missing(name, path)
+    return json.loads(sidecar.read_text())
+
+
+def load(name: str, *, device=None) -> torch.nn.Module:
+    """A freshly built bundled network ``name`` (see :data:`NAMES`) with its weights, in eval mode.
+
+    Every call builds a new model, so training or moving the one you got changes no other.
+    The architecture and its arguments come from the sidecar ``<name>.json`` beside the
+    weights ``<name>.pt`` in :func:`weights_dir`.
+
+    Parameters
+    ----------
+    name : str
+        ``"patch_cnn"``, ``"fcn"``, ``"unet"`` or ``"dilated"``.
+    device : str or torch.device, optional
+        Where to put the model; default the CPU (``medseg_edu.device()`` picks the fastest).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name``, or a sidecar that names another architecture than the recipe's.
+    FileNotFoundError
+        When the weights or their sidecar are missing (hint: ``make pretrained``).
+    """
+    recipe = _recipe(name)
+    meta = metadata(name)
+    path, sidecar = files(name)
+    architecture = ARCHITECTURES.get(meta.get("architecture"))
+    if architecture is not recipe.architecture:
+        raise ValueError(f"{sidecar} describes a {meta.get('architecture')!r} network, but {name!r} is a "
+                         f"{recipe.architecture.__name__}: re-create it with `make pretrained`")
+    model = architecture(**meta.get("kwargs", {}))
+    load_checkpoint(model, path)
+    model.eval()
+    return model if device is None else model.to(device)
+
+
+def _datasets(recipe: Recipe):
+    """``(train, val, augment)`` for a recipe's data kind."""
+    if recipe.data == "slices":
+        return SliceDataset("train"), SliceDataset("val"), flip_augment
+    if recipe.data == "patches":
+        size = recipe.kwargs["patch_size"]
+        return (PatchDataset("train", patch_size=size, n_patches=60000, seed=0),
+                PatchDataset("val", patch_size=size, n_patches=6000, seed=1), None)
+    raise ValueError(f"unknown recipe data {recipe.data!r}; use 'slices' or 'patches'")
+
+
+def _machine() -> str:
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+
+
+def train(name: str, *, steps: int | None = None, steps_scale: float = 1.0, out=None) -> dict:
+    """Train the bundled network ``name`` from its :data:`RECIPES` entry; write ``<name>.pt`` and ``.json``.
+
+    Seeded (``seed_everything(0)`` before the network is built, ``fit(seed=0)``), validated every
+    ``max(50, steps // 10)`` steps; the weights with the best validation Dice are saved, and the
+    sidecar is written once, with the run's record (the keys listed in the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`NAMES`.
+    steps : int, optional
+        Step budget instead of the recipe's (a quick test).
+    steps_scale : float
+        Otherwise, the recipe's budget times this (at least 10 steps).
+    out : path, optional
+        Folder for the two files; default :func:`weights_dir`.
+
+    Returns
+    -------
+    dict
+        The sidecar as written.
+    """
+    recipe = _recipe(name)
+    steps = steps or max(10, int(recipe.steps * steps_scale))
+    folder = Path(out) if out is not None else weights_dir()
+    path, _ = files(name, folder)
+    seed_everything(0)
+    model = recipe.architecture(**recipe.kwargs)
+    train_data, val_data, augment = _datasets(recipe)
+
+    def record(history) -> dict:  # what the sidecar says beyond fit's own entries
+        return dict(name=name, recipe=recipe.kwargs, steps=steps, batch_size=recipe.batch_size, lr=recipe.lr,
+                    augmentation="flip_augment" if augment else "none",
+                    data=f"{recipe.data} of the phantom train split (validation: val split)",
+                    seconds=round(history.seconds, 1), val_dice=round(float(history.best_val_dice), 4),
+                    parameters=nets.count_parameters(model), torch=torch.__version__, machine=_machine(),
+                    date=datetime.date.today().isoformat())
+
+    fit(model, train_data, val_data, max_steps=steps, batch_size=recipe.batch_size, lr=recipe.lr,
+        augment=augment, seed=0, checkpoint=path, metadata=record, progress=True, plot=False,
+        val_every=max(50, steps // 10))
+    return metadata(name, folder)
