@@ -53,17 +53,9 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """Jaccard index (intersection over union) ``|A & B| / |A | B|``.
 
-    Related to Dice by ``J = D / (2 - D)``.
-
-    Parameters
-    ----------
-    a, b : numpy.ndarray
-        Masks of the same shape (bool, or labels: ``> 0`` is foreground).
-
-    Returns
-    -------
-    float
-        In ``[0, 1]``; ``1.0`` if both masks are empty (perfect agreement).
+    Related to Dice by ``J = D / (2 - D)``; takes the same two masks as
+    :func:`dice` and returns a value in ``[0, 1]`` (``1.0`` if both masks are
+    empty: perfect agreement).
     """
     a, b = _pair(a, b)
     union = int(np.logical_or(a, b).sum())
@@ -170,20 +162,10 @@ def mean_surface_distance(a: np.ndarray, b: np.ndarray, spacing) -> float:
 
     The mean of the pooled distances described in :func:`hausdorff95`
     (surface voxels of ``a`` to the surface of ``b`` together with surface
-    voxels of ``b`` to the surface of ``a``).
-
-    Parameters
-    ----------
-    a, b : numpy.ndarray
-        Masks of the same shape (bool, or labels: ``> 0`` is foreground).
-    spacing : sequence of float
-        Voxel size in mm, one value per array axis.
-
-    Returns
-    -------
-    float
-        Distance in mm. Both masks empty -> ``0.0``; exactly one empty ->
-        ``inf``.
+    voxels of ``b`` to the surface of ``a``); it takes the same arguments
+    (two masks of one shape, ``spacing`` in mm per axis) and returns a
+    distance in mm with the same rules for empty masks (both empty ``0.0``,
+    one empty ``inf``).
     """
     d = _pooled(a, b, spacing)
     if isinstance(d, float):

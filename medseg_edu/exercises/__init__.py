@@ -46,6 +46,18 @@ def _load_checker(exercise_id: str) -> Callable:
     return _CHECKERS[exercise_id]
 
 
+def require_equal(got, expected, what: str, hints=()) -> None:
+    """Fail the exercise unless ``got == expected``, naming ``what`` and the likeliest slip.
+
+    ``hints`` are ``(test, text)`` pairs: the first ``test(got)`` that is true adds
+    its ``text`` to the message, so a learner learns *why* the answer is off.
+    """
+    if got == expected:
+        return
+    hint = next((f" ({text})" for wrong, text in hints if wrong(got)), "")
+    raise ExerciseFailed(f"{what} should be {expected}, you gave {got!r}{hint}")
+
+
 class Verdict(Expectation):
     """The result of :func:`check`: true when the answer passed (``passed``, ``message``)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ExerciseFailed, exercise
+from . import ExerciseFailed, exercise, require_equal
 
 
 @exercise("05.pooled_size")
@@ -13,13 +13,10 @@ def _pooled_size(pooled_size):
         expected = size
         for _ in range(k):
             expected //= 2
-        got = pooled_size(size, k)
-        if got != expected:
-            hint = ""
-            if np.isclose(float(got), size / 2 ** k) and expected != size / 2 ** k:
-                hint = " (a 2x2 pooling drops an odd last row: round down after EVERY pooling)"
-            raise ExerciseFailed(f"{size} pixels after {k} poolings should be {expected}, "
-                                 f"you gave {got!r}{hint}")
+        halved = size / 2 ** k
+        require_equal(pooled_size(size, k), expected, f"{size} pixels after {k} poolings", hints=[
+            (lambda got: np.isclose(float(got), halved) and expected != halved,
+             "a 2x2 pooling drops an odd last row: round down after EVERY pooling")])
     return "96 -> 48 -> 24 -> 12: after three poolings each score stands for an 8 x 8 pixel block."
 
 

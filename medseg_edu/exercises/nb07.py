@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import ExerciseFailed, exercise
+from . import ExerciseFailed, exercise, require_equal
 
 
 @exercise("07.rf_dilated")
@@ -11,15 +11,11 @@ def _rf_dilated(rf_of_dilations):
 
     for dilations in ((1,), (1, 1), (1, 2, 4, 8), (1, 2, 5, 1, 2, 5), (2, 2, 2, 2), (1, 1, 2, 4, 8, 16, 1)):
         expected = receptive_field(DilatedNet(width=2, dilations=dilations))
-        got = rf_of_dilations(list(dilations))
-        if got != expected:
-            hint = ""
-            if got == 2 * sum(dilations) + 1 - 2:
-                hint = " (start from 1: a single pixel sees itself)"
-            elif got == 3 * len(dilations):
-                hint = " (a dilated 3x3 kernel spans 2*d + 1 pixels, so it adds 2*d, not 3)"
-            raise ExerciseFailed(f"3x3 convolutions with dilations {list(dilations)} see {expected} px; "
-                                 f"you returned {got!r}{hint}")
+        require_equal(rf_of_dilations(list(dilations)), expected,
+                      f"the receptive field (px) of 3x3 convolutions with dilations {list(dilations)}", hints=[
+                          (lambda got: got == 2 * sum(dilations) - 1, "start from 1: a single pixel sees itself"),
+                          (lambda got: got == 3 * len(dilations),
+                           "a dilated 3x3 kernel spans 2*d + 1 pixels, so it adds 2*d, not 3")])
     return "RF = 1 + 2 * sum(dilations): doubling the dilations doubles the field at every layer."
 
 
