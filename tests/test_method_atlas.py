@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medseg_edu.data import prostate_phantom, prostate_split
-from medseg_edu.methods import atlas, get
+from medseg_edu.methods import atlas, registration, get
 from medseg_edu.metrics import dice
 
 
@@ -28,21 +28,21 @@ def test_defaults_on_a_test_case(test_case):
 def test_affine_recovers_a_known_shift():
     """A moving image shifted by 6 mm along x is registered back (theta's translation ~ 6 mm)."""
     case = prostate_phantom(11, volume_ml=50.0)
-    values, inside = atlas.to_common(case.image, case.spacing)
-    fixed = atlas.normalise_inside(values, inside)
+    values, inside = registration.to_common(case.image, case.spacing)
+    fixed = registration.normalise_inside(values, inside)
     shift_mm = 6.0
-    moving = np.roll(fixed, -int(shift_mm / atlas.GRID_MM), axis=0)  # content moved 6 mm to -x
-    reg = atlas.register_affine(atlas.as_tensor(fixed), atlas.as_tensor(moving), atlas.as_tensor(inside),
+    moving = np.roll(fixed, -int(shift_mm / registration.GRID_MM), axis=0)  # content moved 6 mm to -x
+    reg = registration.register_affine(registration.as_tensor(fixed), registration.as_tensor(moving), registration.as_tensor(inside),
                                 iterations=(60,), factors=(2,))
     # fixed point p looks up the moving image at p - 6 mm
-    assert reg.theta[0, 3].item() * atlas.HALF_WIDTH_MM == pytest.approx(-shift_mm, abs=1.5)
+    assert reg.theta[0, 3].item() * registration.HALF_WIDTH_MM == pytest.approx(-shift_mm, abs=1.5)
     assert reg.losses[-1] < reg.losses[0]
 
 
 def test_identity_registration_keeps_labels(test_case):
-    gland, _ = atlas.to_common(test_case.gland, test_case.spacing)
-    reg = atlas.Registration(atlas.identity_theta())
-    back = atlas.warp_to_target(gland, reg, test_case.image.shape, test_case.spacing) >= 0.5
+    gland, _ = registration.to_common(test_case.gland, test_case.spacing)
+    reg = registration.Registration(registration.identity_theta())
+    back = registration.warp_to_target(gland, reg, test_case.image.shape, test_case.spacing) >= 0.5
     assert dice(back, test_case.gland) > 0.9
 
 
