@@ -236,6 +236,155 @@ def _show_final(history: History) -> None:
         plt.close(ax.figure)
 
 
+# --------------------------------------------------------------------------- fit: the steps
+#
+# fit() at the bottom of this section is the training loop; each function here is one
+# step of it, in the order the loop uses them.
+
+def _check_arguments(train_data, epochs, max_seconds, max_steps, lr_decay) -> None:
+    """Refuse a missing or non-positive budget, empty training data, an unknown ``lr_decay``."""
+    if epochs is None and max_seconds is None and max_steps is None:
+        raise ValueError("fit() needs a budget: give epochs=, max_seconds= and/or max_steps= "
+                         "(training stops at whichever comes first).")
+    for name, value in (("epochs", epochs), ("max_seconds", max_seconds),
+                        ("max_steps", max_steps)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be positive; got {value!r}.")
+    if len(train_data) == 0:
+        raise ValueError("train_data is empty.")
+    if lr_decay not in (None, "cosine"):
+        raise ValueError(f"lr_decay must be None or 'cosine'; got {lr_decay!r}.")
+
+
+def _make_loader(train_data, batch_size: int, seed: int) -> torch.utils.data.DataLoader:
+    """Shuffled mini-batches, in an order fixed by ``seed`` (its own generator)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(
+        train_data, batch_size=batch_size, shuffle=True, num_workers=0, generator=generator,
+        drop_last=len(train_data) > batch_size)  # no tiny last batch for BatchNorm
+
+
+def _step_budget(steps_per_epoch: int, epochs, max_steps):
+    """The number of steps the run may take, or ``None`` with only a time budget."""
+    epoch_steps = None if epochs is None else math.ceil(epochs * steps_per_epoch)
+    limits = [s for s in (max_steps, epoch_steps) if s is not None]
+    return min(limits) if limits else None
+
+
+def _validation_interval(val_every, steps_per_epoch: int) -> int:
+    """``val_every``, by default once per epoch or every 50 steps, whichever is sooner."""
+    if val_every is None:
+        val_every = min(steps_per_epoch, 50)
+    return max(1, int(val_every))
+
+
+def _make_optimiser(model: nn.Module, lr: float, lr_decay, total_steps):
+    """Adam at ``lr`` and, for ``lr_decay="cosine"``, its schedule (else ``None``)."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = None
+    if lr_decay == "cosine":
+        if total_steps is None:
+            raise ValueError("lr_decay='cosine' needs a step budget: give max_steps= or epochs=.")
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=total_steps)
+    return optimiser, schedule
+
+
+def _train_step(model, images, targets, optimiser, schedule, loss, augment, device,
+                layout) -> float:
+    """One optimisation step on one mini-batch; returns its loss."""
+    images = images.to(device, torch.float32)
+    targets = targets.to(device).long()
+    if augment is not None:
+        images, targets = augment(images, targets)
+    images = images.contiguous(memory_format=layout)
+    optimiser.zero_grad(set_to_none=True)
+    batch_loss = loss(model(images), targets)
+    batch_loss.backward()
+    optimiser.step()
+    if schedule is not None:
+        schedule.step()
+    return float(batch_loss.detach())
+
+
+class _Validator:
+    """Scores the model on the validation data every ``every`` steps and after the last.
+
+    Each score goes into the :class:`History`; with ``keep_best`` a copy of the weights
+    with the best score so far is kept in ``best_state`` (for the checkpoint).
+    """
+
+    def __init__(self, model, data, every: int, batch_size: int, device, history: History,
+                 bar, keep_best: bool):
+        self.model, self.data, self.every, self.batch_size = model, data, every, batch_size
+        self.device, self.history, self.bar, self.keep_best = device, history, bar, keep_best
+        self.best_state = None
+
+    def due(self, step: int) -> bool:
+        return self.data is not None and step % self.every == 0
+
+    def __call__(self, step: int) -> None:
+        history = self.history
+        score = evaluate_dice(self.model, self.data, batch_size=self.batch_size,
+                              device=self.device)
+        history.val_steps.append(step)
+        history.val_dice.append(score)
+        if math.isnan(history.best_val_dice) or score > history.best_val_dice:
+            history.best_val_dice = score
+            if self.keep_best:
+                self.best_state = copy.deepcopy(self.model.state_dict())
+        self.bar.set_postfix(loss=f"{history.losses[-1]:.3f}", val_dice=f"{score:.3f}")
+
+    def final(self, step: int) -> None:
+        """Score the final weights, unless the last validation was at this very step."""
+        if self.data is not None and (not self.history.val_steps
+                                      or self.history.val_steps[-1] != step):
+            self(step)
+
+
+def _stop_reason(step: int, seconds: float, steps_per_epoch: int, max_steps, max_seconds,
+                 epochs):
+    """The name of the budget that has run out (``"max_steps"`` ...), or ``None``."""
+    if max_steps is not None and step >= max_steps:
+        return "max_steps"
+    if max_seconds is not None and seconds >= max_seconds:
+        return "max_seconds"
+    if epochs is not None and step >= epochs * steps_per_epoch:
+        return "epochs"
+    return None
+
+
+def _save(model: nn.Module, path, best_state, history: History, metadata, *, steps, lr,
+          batch_size, seed, augment, loss) -> None:
+    """Save the best weights (the last ones without validation) with their sidecar.
+
+    The sidecar records the best validation Dice and the settings of the run, then
+    ``metadata``; the model itself keeps its last weights.
+    """
+    final_state = copy.deepcopy(model.state_dict())  # state_dict() is a view
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    meta = dict(val_dice=history.best_val_dice,
+                settings=dict(steps=steps, seconds=round(history.seconds, 1), lr=lr,
+                              batch_size=batch_size, seed=seed, device=history.device,
+                              augment=getattr(augment, "__name__", None),
+                              loss=getattr(loss, "__name__", str(loss)),
+                              saved="best validation Dice" if best_state is not None
+                              else "last"))
+    if metadata is not None:
+        meta.update(metadata(history) if callable(metadata) else metadata)
+    save_checkpoint(model, path, **meta)
+    if best_state is not None:
+        model.load_state_dict(final_state)
+
+
+def _show_curve(live: _LivePlot, history: History, plot: bool) -> None:
+    """Redraw the live curve one last time, then draw the final one as a plain figure."""
+    live.update(history, force=True)
+    live.close()
+    if plot:
+        _show_final(history)
+
+
 # --------------------------------------------------------------------------- fit
 
 def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds=None,
@@ -276,123 +425,63 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
         the step budget (needs ``max_steps`` or ``epochs``). The last steps then only polish,
         so a short run ends in a settled state instead of wherever its last jump left it.
     """
-    if epochs is None and max_seconds is None and max_steps is None:
-        raise ValueError("fit() needs a budget: give epochs=, max_seconds= and/or max_steps= "
-                         "(training stops at whichever comes first).")
-    for name, value in (("epochs", epochs), ("max_seconds", max_seconds),
-                        ("max_steps", max_steps)):
-        if value is not None and not value > 0:
-            raise ValueError(f"{name} must be positive; got {value!r}.")
-    if len(train_data) == 0:
-        raise ValueError("train_data is empty.")
-    if lr_decay not in (None, "cosine"):
-        raise ValueError(f"lr_decay must be None or 'cosine'; got {lr_decay!r}.")
+    _check_arguments(train_data, epochs, max_seconds, max_steps, lr_decay)
     from tqdm.auto import tqdm
 
+    # set up: device, seeds, data, optimiser, history, progress bar, validation
     start = time.perf_counter()
     dev = torch.device(device) if device is not None else _best_device(verbose=False)
     seed_everything(seed)
-    generator = torch.Generator().manual_seed(seed)
-    loader = torch.utils.data.DataLoader(
-        train_data, batch_size=batch_size, shuffle=True, num_workers=0, generator=generator,
-        drop_last=len(train_data) > batch_size)  # no tiny last batch for BatchNorm
+    loader = _make_loader(train_data, batch_size, seed)
     steps_per_epoch = len(loader)
-    epoch_steps = None if epochs is None else math.ceil(epochs * steps_per_epoch)
-    limits = [s for s in (max_steps, epoch_steps) if s is not None]
-    total_steps = min(limits) if limits else None  # unknown with only max_seconds
-    if val_every is None:
-        val_every = min(steps_per_epoch, 50)
-    val_every = max(1, int(val_every))
-
+    total_steps = _step_budget(steps_per_epoch, epochs, max_steps)  # None: only max_seconds
+    val_every = _validation_interval(val_every, steps_per_epoch)
     layout = memory_format(dev)
     model.to(dev, memory_format=layout)  # back to the default layout at the end
     model.train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = None
-    if lr_decay == "cosine":
-        if total_steps is None:
-            raise ValueError("lr_decay='cosine' needs a step budget: give max_steps= or epochs=.")
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=total_steps)
+    optimiser, schedule = _make_optimiser(model, lr, lr_decay, total_steps)
     history = History(device=str(dev))
-    best_state = None
     live = _LivePlot(plot, plot_every)
     bar = tqdm(total=total_steps, disable=not progress, desc=f"training on {dev}",
                unit="step", leave=True)
+    validate = _Validator(model, val_data, val_every, 2 * batch_size, dev, history, bar,
+                          keep_best=checkpoint is not None)
 
-    def validate(step):
-        nonlocal best_state
-        score = evaluate_dice(model, val_data, batch_size=2 * batch_size, device=dev)
-        history.val_steps.append(step)
-        history.val_dice.append(score)
-        if math.isnan(history.best_val_dice) or score > history.best_val_dice:
-            history.best_val_dice = score
-            if checkpoint is not None:
-                best_state = copy.deepcopy(model.state_dict())
-        bar.set_postfix(loss=f"{history.losses[-1]:.3f}", val_dice=f"{score:.3f}")
-
+    # the loop: step, maybe validate, stop once a budget has run out
     step, stopped_by = 0, None
     try:
         while stopped_by is None:  # one pass over the shuffled data per loop
             for images, targets in loader:
-                images = images.to(dev, torch.float32)
-                targets = targets.to(dev).long()
-                if augment is not None:
-                    images, targets = augment(images, targets)
-                images = images.contiguous(memory_format=layout)
-                optimiser.zero_grad(set_to_none=True)
-                batch_loss = loss(model(images), targets)
-                batch_loss.backward()
-                optimiser.step()
-                if schedule is not None:
-                    schedule.step()
+                batch_loss = _train_step(model, images, targets, optimiser, schedule, loss,
+                                         augment, dev, layout)
                 step += 1
                 history.steps.append(step)
-                history.losses.append(float(batch_loss.detach()))
+                history.losses.append(batch_loss)
                 bar.update(1)
-                if val_data is not None and step % val_every == 0:
+                if validate.due(step):
                     validate(step)
                 elif step % 10 == 0:
-                    bar.set_postfix(loss=f"{history.losses[-1]:.3f}")
+                    bar.set_postfix(loss=f"{batch_loss:.3f}")
                 history.seconds = time.perf_counter() - start
                 live.update(history)
-                if max_steps is not None and step >= max_steps:
-                    stopped_by = "max_steps"
-                elif max_seconds is not None and history.seconds >= max_seconds:
-                    stopped_by = "max_seconds"
-                elif epochs is not None and step >= epochs * steps_per_epoch:
-                    stopped_by = "epochs"
+                stopped_by = _stop_reason(step, history.seconds, steps_per_epoch,
+                                          max_steps, max_seconds, epochs)
                 if stopped_by is not None:
                     break
-        if val_data is not None and (not history.val_steps or history.val_steps[-1] != step):
-            validate(step)  # always score the final weights
+        validate.final(step)  # always score the final weights
     finally:
         bar.close()
         model.eval()
         model.to(memory_format=torch.contiguous_format)
 
+    # finish: the summary, the checkpoint, the final curve
     history.epochs = step / steps_per_epoch
     history.stopped_by = stopped_by
     history.seconds = time.perf_counter() - start
     if checkpoint is not None:
-        final_state = copy.deepcopy(model.state_dict())  # state_dict() is a view
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        meta = dict(val_dice=history.best_val_dice,
-                    settings=dict(steps=step, seconds=round(history.seconds, 1), lr=lr,
-                                  batch_size=batch_size, seed=seed, device=str(dev),
-                                  augment=getattr(augment, "__name__", None),
-                                  loss=getattr(loss, "__name__", str(loss)),
-                                  saved="best validation Dice" if best_state is not None
-                                  else "last"))
-        if metadata is not None:
-            meta.update(metadata(history) if callable(metadata) else metadata)
-        save_checkpoint(model, checkpoint, **meta)
-        if best_state is not None:
-            model.load_state_dict(final_state)
-    live.update(history, force=True)
-    live.close()
-    if plot:
-        _show_final(history)
+        _save(model, checkpoint, validate.best_state, history, metadata, steps=step, lr=lr,
+              batch_size=batch_size, seed=seed, augment=augment, loss=loss)
+    _show_curve(live, history, plot)
     return history
 
 
