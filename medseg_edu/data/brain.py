@@ -252,6 +252,36 @@ def simulate_atrophy(brain: Brain, percent_per_year: float, years: float, seed: 
         Same grid and ``icv``; ``meta`` records ``percent_per_year``,
         ``years``, ``target_percent`` and ``achieved_percent``.
     """
+    percent_per_year, years, target = _check_atrophy_args(percent_per_year, years)
+
+    spacing = brain.spacing
+    gm = brain.gm.array.astype(np.float32)
+    wm = brain.wm.array.astype(np.float32)
+    v0 = float((gm + wm).sum(dtype=np.float64))
+    v_target = v0 * (1.0 - target / 100.0)
+    tol = v0 * 1e-5  # 0.001 percentage point
+
+    mod = _rate_variation(brain.shape, spacing, seed)
+    sigma = [2.0 / s for s in spacing]  # 2 mm
+
+    # Repeat calibrated recession steps until the tissue volume reaches the target.
+    for _ in range(20):
+        if float((gm + wm).sum(dtype=np.float64)) <= v_target + tol:
+            break
+        gm, wm = _recession_step(gm, wm, mod, sigma, spacing, v_target, tol)
+
+    icv = brain.icv
+    icv_f = icv.astype(np.float32)
+    gm = np.clip(gm, 0, 1) * icv_f
+    wm = np.clip(wm, 0, 1) * icv_f
+    t1 = _atrophied_t1(brain, gm, wm, icv_f)
+    achieved = 100.0 * (1.0 - float((gm + wm).sum(dtype=np.float64)) / v0) if v0 > 0 else 0.0
+    return _atrophied_brain(brain, t1, gm, wm, target=target, achieved=achieved,
+                            percent_per_year=percent_per_year, years=years, seed=seed)
+
+
+def _check_atrophy_args(percent_per_year, years):
+    """Validate the rate and interval; returns them as floats plus the total loss in percent."""
     percent_per_year = float(percent_per_year)
     years = float(years)
     if not (np.isfinite(percent_per_year) and np.isfinite(years)) or percent_per_year < 0 or years < 0:
@@ -262,79 +292,94 @@ def simulate_atrophy(brain: Brain, percent_per_year: float, years: float, seed: 
     target = percent_per_year * years
     if target >= 60:
         raise ValueError(f"a total loss of {target:g} % of brain tissue is not a plausible atrophy (max 60 %)")
+    return percent_per_year, years, target
 
-    spacing = brain.spacing
-    gm = brain.gm.array.astype(np.float32)
-    wm = brain.wm.array.astype(np.float32)
-    v0 = float((gm + wm).sum(dtype=np.float64))
-    v_target = v0 * (1.0 - target / 100.0)
 
+def _rate_variation(shape, spacing, seed):
+    """The seeded factor ``a(x)/a``: a smooth (30 mm) field between 0.6 and 1.4, float32."""
     rng = np.random.default_rng(seed)
-    (mod,) = smooth_fields(brain.shape, spacing, 30.0, rng)
-    mod = (1.0 + 0.4 * mod / max(float(np.abs(mod).max()), 1e-12)).astype(np.float32)
-    sigma = [2.0 / s for s in spacing]  # 2 mm
+    (mod,) = smooth_fields(shape, spacing, 30.0, rng)
+    return (1.0 + 0.4 * mod / max(float(np.abs(mod).max()), 1e-12)).astype(np.float32)
 
-    def step_once(gm, wm, strength=None):
-        """One recession step; ``strength=None`` calibrates it to hit the target."""
-        tissue = gm + wm
+
+class _Recession:
+    """One recession step's displacement, ready to be applied with any strength.
+
+    The direction is ``-grad(S) * mod`` (voxels per unit strength), with
+    ``S`` the tissue map smoothed by ``sigma`` voxels. Only voxels where it is
+    non-zero (near a border) move; the rest keep their value exactly.
+    """
+
+    def __init__(self, tissue, mod, sigma, spacing):
         grad, _ = _unit_field(ndimage.gaussian_filter(tissue, sigma), spacing)
         direction = -grad * mod  # voxels per unit strength
-        # Only voxels near a border move; the rest keep their value exactly.
-        moving = np.nonzero(np.sqrt((direction ** 2).sum(axis=0)) > 1e-5)
-        base = np.stack([m.astype(np.float32) for m in moving])
-        dvec = direction[(slice(None),) + moving]
-        static_sum = float(tissue.sum(dtype=np.float64)) - float(tissue[moving].sum(dtype=np.float64))
+        self.moving = np.nonzero(np.sqrt((direction ** 2).sum(axis=0)) > 1e-5)
+        self.base = np.stack([m.astype(np.float32) for m in self.moving])
+        self.dvec = direction[(slice(None),) + self.moving]
+        self.tissue = tissue
+        self.static_sum = float(tissue.sum(dtype=np.float64)) - float(tissue[self.moving].sum(dtype=np.float64))
 
-        def pulled(a, arr):
-            return ndimage.map_coordinates(arr, base + a * dvec, order=1, mode="nearest")
+    def pulled(self, a, arr):
+        """Values of ``arr`` sampled at the moving voxels displaced by strength ``a``."""
+        return ndimage.map_coordinates(arr, self.base + a * self.dvec, order=1, mode="nearest")
 
-        def volume(a):
-            return static_sum + float(pulled(a, tissue).sum(dtype=np.float64))
+    def volume(self, a):
+        """Tissue volume (voxels) after a step of strength ``a``."""
+        return self.static_sum + float(self.pulled(a, self.tissue).sum(dtype=np.float64))
 
-        if strength is None:
-            lo, v_lo = 0.0, float(tissue.sum(dtype=np.float64))
-            hi, v_hi = _MAX_STEP, volume(_MAX_STEP)
-            if v_hi > v_target:
-                strength = _MAX_STEP
-            else:
-                tol = v0 * 1e-5  # 0.001 percentage point
-                strength = hi
-                for _ in range(40):  # regula falsi, bracketed
-                    a = lo + (hi - lo) * (v_lo - v_target) / max(v_lo - v_hi, 1e-12)
-                    a = min(max(a, lo + 1e-3 * (hi - lo)), hi - 1e-3 * (hi - lo))
-                    v = volume(a)
-                    strength = a
-                    if abs(v - v_target) < tol:
-                        break
-                    if v > v_target:
-                        lo, v_lo = a, v
-                    else:
-                        hi, v_hi = a, v
-        out = []
-        for arr in (gm, wm):
-            new = arr.copy()
-            new[moving] = pulled(strength, arr)
-            out.append(new)
-        return out
+    def apply(self, a, arr):
+        """A copy of ``arr`` with its moving voxels pulled with strength ``a``."""
+        new = arr.copy()
+        new[self.moving] = self.pulled(a, arr)
+        return new
 
-    for _ in range(20):
-        if float((gm + wm).sum(dtype=np.float64)) <= v_target + v0 * 1e-5:
+
+def _calibrate_strength(recession, v_target, tol):
+    """The step strength (<= one voxel) whose tissue volume is ``v_target`` within ``tol``.
+
+    If even a full one-voxel step leaves more tissue than the target, the full
+    step is taken (the caller then repeats). Otherwise a bracketed regula
+    falsi search between 0 and one voxel, at most 40 evaluations.
+    """
+    lo, v_lo = 0.0, float(recession.tissue.sum(dtype=np.float64))
+    hi, v_hi = _MAX_STEP, recession.volume(_MAX_STEP)
+    if v_hi > v_target:
+        return _MAX_STEP
+    strength = hi
+    for _ in range(40):  # regula falsi, bracketed
+        a = lo + (hi - lo) * (v_lo - v_target) / max(v_lo - v_hi, 1e-12)
+        a = min(max(a, lo + 1e-3 * (hi - lo)), hi - 1e-3 * (hi - lo))
+        v = recession.volume(a)
+        strength = a
+        if abs(v - v_target) < tol:
             break
-        gm, wm = step_once(gm, wm)
+        if v > v_target:
+            lo, v_lo = a, v
+        else:
+            hi, v_hi = a, v
+    return strength
 
-    icv = brain.icv
-    icv_f = icv.astype(np.float32)
-    gm = np.clip(gm, 0, 1) * icv_f
-    wm = np.clip(wm, 0, 1) * icv_f
-    # T1: the template T1 where tissue stayed, CSF intensity where it left.
+
+def _recession_step(gm, wm, mod, sigma, spacing, v_target, tol):
+    """One recession step of GM and WM, its strength calibrated to approach ``v_target``."""
+    recession = _Recession(gm + wm, mod, sigma, spacing)
+    strength = _calibrate_strength(recession, v_target, tol)
+    return [recession.apply(strength, arr) for arr in (gm, wm)]
+
+
+def _atrophied_t1(brain, gm, wm, icv_f):
+    """T1 after atrophy: the template T1 where tissue stayed, CSF intensity where it left."""
     lost = np.clip((brain.gm.array + brain.wm.array) - (gm + wm), 0.0, None)
     t1 = brain.t1.array.astype(np.float32)
     old_tissue = np.maximum(brain.gm.array + brain.wm.array, 1e-6)
     tissue_t1 = (brain.gm.array * TISSUE_T1["gm"] + brain.wm.array * TISSUE_T1["wm"]) / old_tissue
     t1 = (t1 - lost * (tissue_t1 - TISSUE_T1["csf"])) * icv_f
-    t1 = np.clip(t1, 0, None).astype(np.float32)
-    achieved = 100.0 * (1.0 - float((gm + wm).sum(dtype=np.float64)) / v0) if v0 > 0 else 0.0
+    return np.clip(t1, 0, None).astype(np.float32)
 
+
+def _atrophied_brain(brain, t1, gm, wm, *, target, achieved, percent_per_year, years, seed):
+    """The new :class:`Brain`: same grid and ``icv``, new maps, the atrophy parameters in ``meta``."""
+    spacing = brain.spacing
     meta = dict(brain.meta)
     meta.update(percent_per_year=percent_per_year, years=years, target_percent=target,
                 achieved_percent=achieved, atrophy_seed=seed)
@@ -343,7 +388,7 @@ def simulate_atrophy(brain: Brain, percent_per_year: float, years: float, seed: 
         t1=Volume(t1, spacing, brain.affine.copy()),
         gm=Volume(gm.astype(np.float32), spacing, brain.affine.copy()),
         wm=Volume(wm.astype(np.float32), spacing, brain.affine.copy()),
-        icv=icv.copy(),
+        icv=brain.icv.copy(),
         name=f"{brain.name} (-{target:g} %)",
         meta=meta,
     )

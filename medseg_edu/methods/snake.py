@@ -288,6 +288,40 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
     -------
     np.ndarray of bool, the image's shape
     """
+    image, spacing, init = _check_segment_inputs(image, spacing, init, iterations, radius_mm, pixel_mm,
+                                                 half_width_mm)
+    nz = image.shape[2]
+
+    # 1. region of interest around the in-plane centre, resampled to pixel_mm
+    box, zoom = _region_of_interest(image.shape, spacing, half_width_mm, pixel_mm)
+    crop = image[box]
+    small = normalise(ndimage.zoom(crop, zoom, order=1), clip=True)
+    size = small.shape[:2]
+
+    # 3. starting regions: a central disc, or the learner's mask
+    if init is None:
+        starts, k0 = _disc_starts(size, nz, pixel_mm, radius_mm), nz // 2
+    else:
+        starts, k0 = _mask_starts(init, box, zoom, size)
+
+    # 2 + 3. grow a contour on every slice; note which ones closed inside the box
+    out = np.zeros(small.shape, bool)
+    closed = np.zeros(nz, bool)
+    for k in range(nz):
+        out[:, :, k], closed[k] = _grow_slice(small[:, :, k], starts[:, :, k], pixel_mm, iterations=iterations,
+                                              smoothing=smoothing, threshold=threshold, alpha=alpha,
+                                              sigma_mm=sigma_mm)
+
+    # 4. one run of closed slices through the middle, bridging short gaps
+    keep = _gland_run(closed, k0, max_gap)
+    _bridge_or_clear(out, keep)
+
+    # 5. back to the image grid
+    return _to_image_grid(out, image.shape, box, crop.shape)
+
+
+def _check_segment_inputs(image, spacing, init, iterations, radius_mm, pixel_mm, half_width_mm):
+    """Validate :func:`segment`'s inputs; returns the checked ``image``, ``spacing`` and ``init``."""
     image, spacing = as_volume(image, spacing)
     if int(iterations) < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations!r}")
@@ -300,40 +334,64 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
             raise ValueError(f"init mask shape {init.shape} must match the image shape {image.shape}")
         if not init.any():
             raise ValueError("init mask is empty")
+    return image, spacing, init
 
-    # 1. region of interest around the in-plane centre, resampled to pixel_mm
-    nx, ny, nz = image.shape
+
+def _region_of_interest(shape, spacing, half_width_mm, pixel_mm):
+    """Step 1: the in-plane box of +-``half_width_mm`` around the centre, and the zoom to ``pixel_mm`` pixels.
+
+    Returns ``(box, zoom)``: a tuple of slices for ``image[box]`` (all slices
+    along z) and the zoom factors per axis (z unchanged).
+    """
+    nx, ny = shape[:2]
     half = [max(2, int(round(half_width_mm / s))) for s in spacing[:2]]
     box = tuple(slice(max(0, n // 2 - h), min(n, n // 2 + h)) for n, h in zip((nx, ny), half)) + (slice(None),)
-    crop = image[box]
     zoom = (spacing[0] / pixel_mm, spacing[1] / pixel_mm, 1.0)
-    small = ndimage.zoom(crop, zoom, order=1)
-    small = normalise(small, clip=True)
-    size = small.shape[:2]
+    return box, zoom
 
-    # 3. starting regions
-    if init is None:
-        rows, cols = np.meshgrid(*[(np.arange(n) - (n - 1) / 2.0) * pixel_mm for n in size], indexing="ij")
-        starts = np.repeat((rows ** 2 + cols ** 2 <= radius_mm ** 2)[:, :, None], nz, axis=2)
-        k0 = nz // 2
-    else:
-        starts = _fit(ndimage.zoom(init[box].astype(np.float32), zoom, order=1), size) > 0.5
-        k0 = int(np.argmax(starts.sum(axis=(0, 1))))
-        empty = ~starts.any(axis=(0, 1))
-        starts[:, :, empty] = starts[:, :, [k0]]
-    border = np.ones(size, bool)
+
+def _disc_starts(size, nz, pixel_mm, radius_mm):
+    """Step 3 (automatic): the same central disc of ``radius_mm`` on all ``nz`` slices, bool ``size + (nz,)``."""
+    rows, cols = np.meshgrid(*[(np.arange(n) - (n - 1) / 2.0) * pixel_mm for n in size], indexing="ij")
+    return np.repeat((rows ** 2 + cols ** 2 <= radius_mm ** 2)[:, :, None], nz, axis=2)
+
+
+def _mask_starts(init, box, zoom, size):
+    """Step 3 (learner's ``init``): the mask on the working grid; empty slices get its largest slice.
+
+    Returns ``(starts, k0)`` with ``k0`` the index of the largest slice, where
+    the search for gland slices starts.
+    """
+    starts = _fit(ndimage.zoom(init[box].astype(np.float32), zoom, order=1), size) > 0.5
+    k0 = int(np.argmax(starts.sum(axis=(0, 1))))
+    empty = ~starts.any(axis=(0, 1))
+    starts[:, :, empty] = starts[:, :, [k0]]
+    return starts, k0
+
+
+def _grow_slice(slice2d, start, pixel_mm, *, iterations, smoothing, threshold, alpha, sigma_mm):
+    """Steps 2-3 on one slice: grow ``start`` until it meets the stopping lines.
+
+    Returns ``(region, closed)``: the filled region (bool) and whether it
+    closed before touching the 2-pixel border of the box (a sign it stopped
+    at a capsule rather than leaking out).
+    """
+    g = stopping_image(slice2d, pixel_mm, alpha=alpha, sigma_mm=sigma_mm)
+    level = morphological_geodesic_active_contour(g, int(iterations), start.astype(np.int8),
+                                                  smoothing=int(smoothing), balloon=1, threshold=threshold)
+    region = ndimage.binary_fill_holes(level.astype(bool))
+    border = np.ones(region.shape, bool)
     border[2:-2, 2:-2] = False
+    return region, region.any() and not (region & border).any()
 
-    out = np.zeros(small.shape, bool)
-    closed = np.zeros(nz, bool)
-    for k in range(nz):
-        g = stopping_image(small[:, :, k], pixel_mm, alpha=alpha, sigma_mm=sigma_mm)
-        level = morphological_geodesic_active_contour(g, int(iterations), starts[:, :, k].astype(np.int8),
-                                                      smoothing=int(smoothing), balloon=1, threshold=threshold)
-        out[:, :, k] = ndimage.binary_fill_holes(level.astype(bool))
-        closed[k] = out[:, :, k].any() and not (out[:, :, k] & border).any()
 
-    # 4. one run of closed slices through the middle, bridging short gaps
+def _gland_run(closed, k0, max_gap):
+    """Step 4: the slices kept as gland, walking up and down from ``k0``.
+
+    A walk keeps every closed slice and stops after more than ``max_gap``
+    rejected slices in a row (slice ``k0`` itself never stops it).
+    """
+    nz = len(closed)
     keep = np.zeros(nz, bool)
     for step in (1, -1):
         k, gap = k0, 0
@@ -345,6 +403,12 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
                 if gap > max_gap and k != k0:
                     break
             k += step
+    return keep
+
+
+def _bridge_or_clear(out, keep):
+    """Step 4, in place: a rejected slice between kept ones gets the overlap of its nearest kept
+    neighbours (a bridged gap); any other rejected slice is emptied."""
     for k in np.flatnonzero(~keep):
         below, above = keep[:k], keep[k + 1:]
         if below.any() and above.any():  # a bridged gap: the overlap of the nearest kept neighbours
@@ -353,12 +417,14 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
         else:
             out[:, :, k] = False
 
-    # 5. back to the image grid
-    result = np.zeros(image.shape, bool)
-    back = ndimage.zoom(out.astype(np.float32), (crop.shape[0] / size[0], crop.shape[1] / size[1], 1.0), order=1)
-    result[box] = _fit(back, crop.shape[:2]) > 0.5
-    return result
 
+def _to_image_grid(out, shape, box, crop_shape):
+    """Step 5: resample the working-grid mask ``out`` back into ``box`` of an empty mask of ``shape``."""
+    size = out.shape[:2]
+    result = np.zeros(shape, bool)
+    back = ndimage.zoom(out.astype(np.float32), (crop_shape[0] / size[0], crop_shape[1] / size[1], 1.0), order=1)
+    result[box] = _fit(back, crop_shape[:2]) > 0.5
+    return result
 
 def _fit(array, size):
     """Crop or zero-pad the first two axes of ``array`` to ``size`` (guards against zoom rounding)."""
