@@ -6,7 +6,7 @@ order and training amplifies the difference. A notebook therefore prints its
 exact numbers for the reader and, in the cell that tests check, a verdict
 against the tolerance the experiment really resolves::
 
-    >>> expect("Dice after affine registration", 0.884, at_least=0.80)
+    >>> verdict = expect("Dice after affine registration", 0.884, at_least=0.80)
     Dice after affine registration >= 0.8: yes
 
 The verdict line reads the same on every machine while the result is right,

@@ -42,6 +42,14 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     ------
     ValueError
         If the shapes differ (the message gives both shapes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.zeros((4, 4), bool), np.zeros((4, 4), bool)
+    >>> a[:2] = True; b[1:3] = True                 # 8 voxels each, 4 shared
+    >>> dice(a, b)
+    0.5
     """
     a, b = _pair(a, b)
     total = int(a.sum()) + int(b.sum())

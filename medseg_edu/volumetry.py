@@ -50,6 +50,13 @@ def volume_ml(mask: np.ndarray, spacing) -> float:
     -------
     float
         ``count * prod(spacing) / 1000`` (mm^3 -> mL). ``0.0`` for an empty mask.
+
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> volume_ml(np.ones((10, 10, 10), bool), (1.0, 1.0, 2.0))   # 1000 voxels of 2 mm^3
+    2.0
     """
     m, sp = _mask3d(mask, spacing, "volume_ml")
     return int(np.count_nonzero(m)) * float(np.prod(sp)) / 1000.0
@@ -133,6 +140,14 @@ def ellipsoid_volume_ml(mask: np.ndarray, spacing) -> float:
     -------
     float
         Volume in mL; ``0.0`` for an empty mask.
+
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> box = np.ones((40, 30, 20), bool)                 # a 40 x 30 x 20 mm box, 1 mm voxels
+    >>> round(ellipsoid_volume_ml(box, (1, 1, 1)), 2)     # pi/6 of the box's 24 mL
+    12.57
     """
     d = ellipsoid_diameters(mask, spacing)
     return d.transverse_mm * d.ap_mm * d.cc_mm * np.pi / 6.0 / 1000.0
@@ -168,6 +183,12 @@ def psa_density(psa_ng_ml, volume_ml):
         PSA density in ng/mL/cc (a float for scalar input),
         e.g. ``psa_density(6.0, 40.0) == 0.15``. A common clinical cut-off is
         0.15 ng/mL/cc.
+
+
+    Examples
+    --------
+    >>> psa_density(6.0, 40.0)
+    0.15
     """
     psa = _numbers(psa_ng_ml, "psa_ng_ml")
     vol = _numbers(volume_ml, "volume_ml")
@@ -193,6 +214,12 @@ def volume_error_percent(reference_ml, measured_ml):
     float or numpy.ndarray
         ``100 * (measured - reference) / reference``; positive means the
         measurement overestimates.
+
+
+    Examples
+    --------
+    >>> volume_error_percent(50.0, 45.0)
+    -10.0
     """
     ref = _numbers(reference_ml, "reference_ml")
     meas = _numbers(measured_ml, "measured_ml")
