@@ -23,7 +23,10 @@ from . import methods as _methods
 from . import metrics, volumetry
 
 __all__ = ["FIELDS", "ELLIPSOID", "run_case", "score_row", "ellipsoid_row", "run", "summarise", "ranking",
-           "markdown_table", "write_csv", "read_csv"]
+           "markdown_table", "write_csv", "read_csv", "BENCHMARK_DIR", "bench_results"]
+
+#: Where ``make bench`` keeps its full table (``results.csv``) and report (``RESULTS.md``).
+BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 #: Columns of a per-case result row (CSV header of benchmarks/results.csv).
 FIELDS = ("method", "case", "spacing_mm", "seconds", "dice", "hd95_mm", "true_ml", "volume_ml",
@@ -264,3 +267,20 @@ def read_csv(path) -> list[dict]:
                 row[key] = float(row[key]) if row.get(key) not in (None, "") else math.nan
             rows.append(row)
     return rows
+
+
+def bench_results(folder=BENCHMARK_DIR) -> tuple[list[dict], str]:
+    """The rows of the last ``make bench`` and the line of its report that names the machine.
+
+    Returns
+    -------
+    rows : list of dict
+        As :func:`read_csv` gives them.
+    machine : str
+        The ``Machine: ...`` line of ``RESULTS.md`` (empty if there is none).
+    """
+    folder = Path(folder)
+    rows = read_csv(folder / "results.csv")
+    report = folder / "RESULTS.md"
+    lines = report.read_text().splitlines() if report.exists() else []
+    return rows, next((line for line in lines if line.startswith("Machine:")), "")

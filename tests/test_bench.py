@@ -141,3 +141,17 @@ def test_merge_keeps_other_methods_and_replaces_rerun_ones():
     assert len(merged) == len(old)
     assert all(r["dice"] == 0.99 for r in merged if r["method"] == "unet")
     assert [r["method"] for r in merged[:4]] == ["threshold", "fcn", "unet", "ellipsoid"]  # METHODS order
+
+
+def test_bench_results_reads_the_table_and_the_machine_line(tmp_path):
+    from medseg_edu import showdown
+    from medseg_edu.data import prostate_phantom
+
+    rows = [showdown.ellipsoid_row(prostate_phantom(4, shape=(96, 96, 12)))]
+    showdown.write_csv(rows, tmp_path / "results.csv")
+    (tmp_path / "RESULTS.md").write_text("# Results\n\nMachine: a test box, 2 cores\n")
+    loaded, machine = showdown.bench_results(tmp_path)
+    assert [r["method"] for r in loaded] == ["ellipsoid"] and machine == "Machine: a test box, 2 cores"
+    assert showdown.bench_results(showdown.BENCHMARK_DIR)[0], "the committed benchmarks/ has rows"
+    with pytest.raises(FileNotFoundError, match="make bench"):
+        showdown.bench_results(tmp_path / "nowhere")

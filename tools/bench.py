@@ -150,6 +150,8 @@ def profile_notebooks(notebooks) -> str:
 
 
 def main(argv=None) -> int:
+    from medseg_edu import showdown
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", help="comma-separated method names (default: all)")
     parser.add_argument("--cases", type=int, default=20, help="first N test cases (default 20)")
@@ -160,7 +162,7 @@ def main(argv=None) -> int:
                         help="run no method: rebuild RESULTS.md from the existing results.csv")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other methods' rows of an existing results.csv")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks", help="output folder")
+    parser.add_argument("--out", type=Path, default=showdown.BENCHMARK_DIR, help="output folder")
     args = parser.parse_args(argv)
 
     from medseg_edu import methods, showdown
