@@ -14,6 +14,7 @@ from .msd import (MSD_PROSTATE_MD5, MSD_PROSTATE_URL, DatasetUnavailableError, f
                   load_msd_label, load_msd_prostate)
 from .render import TISSUES, render_mr
 from .split import PhantomSplit, prostate_split
+from .real import REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder, real_scan
 
 _LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid"}
 
@@ -22,7 +23,8 @@ __all__ = ["Brain", "DatasetUnavailableError", "MSD_PROSTATE_MD5", "MSD_PROSTATE
            "random_displacement", "simulate_atrophy", "warp", "Case", "GRID", "MSD_SPACINGS", "PIXEL_MM", "PhantomSplit", "TISSUES", "cache_dir",
            "cached_arrays",
            "from_grid", "msd_like_spacing", "msd_like_volume_ml", "normalise", "prostate_phantom",
-           "prostate_split", "render_mr", "to_grid", *sorted(_LAZY)]
+           "prostate_split", "render_mr", "to_grid", *sorted(_LAZY),
+           "REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan"]
 
 
 def __getattr__(name):
