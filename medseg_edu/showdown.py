@@ -23,7 +23,8 @@ from . import methods as _methods
 from . import metrics, volumetry
 
 __all__ = ["FIELDS", "ELLIPSOID", "run_case", "score_row", "ellipsoid_row", "run", "summarise", "ranking",
-           "markdown_table", "write_csv", "read_csv", "BENCHMARK_DIR", "bench_results"]
+           "markdown_table", "write_csv", "read_csv", "BENCHMARK_DIR", "bench_results",
+           "evaluate_on_labelled", "case_table"]
 
 #: Where ``make bench`` keeps its full table (``results.csv``) and report (``RESULTS.md``).
 BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -168,6 +169,98 @@ def run(cases, method_names=None, *, ellipsoid=True, params=None, limits=None, l
         if on_case:
             on_case(rows)
     return rows
+
+
+def evaluate_on_labelled(cases, method_names=("unet", "fcn", "dilated", "atlas"), *, models=None,
+                         ellipsoid=False, **kw) -> list[dict]:
+    """Score methods - and networks you trained - on cases that carry expert labels.
+
+    :func:`run` with two guards and one addition for real data: every case
+    must have a non-empty label map (an MSD *test* case, whose
+    ``meta["has_labels"]`` is False, is refused by name before anything runs),
+    and ``models`` adds rows for your own networks next to the bundled ones.
+
+    Parameters
+    ----------
+    cases : sequence of Case
+        E.g. ``load_msd_prostate(fetch_msd_prostate(), "train", cases=range(4))``,
+        or phantoms.
+    method_names : sequence of str
+        Methods of :data:`medseg_edu.methods.METHODS` (the deep ones use
+        their bundled weights). Default: the three grid networks and the atlas.
+    models : dict of str -> torch.nn.Module, optional
+        More rows: ``{"unet fine-tuned": model}`` segments every case with
+        that network through the ``segment`` of the method of its
+        architecture (``methods.unet.segment(..., model=model)``), exactly as
+        the bundled one is run, under the row name given.
+    ellipsoid : bool
+        Also add the volume-only ellipsoid row per case (default False).
+    **kw
+        Passed to :func:`run` (``params``, ``limits``, ``log``, ``on_case``).
+
+    Returns
+    -------
+    list of dict
+        One row per (case, method), keys :data:`FIELDS`, as :func:`run_case`
+        gives them: ``dice`` in [0, 1], ``volume_error_percent`` signed (%).
+        Print them with :func:`case_table`, or summarise them with
+        :func:`summarise`.
+    """
+    cases = list(cases)
+    if not cases:
+        raise ValueError("evaluate_on_labelled needs at least one case")
+    for case in cases:
+        meta = getattr(case, "meta", None) or {}
+        if meta.get("has_labels", True) is False:
+            raise ValueError(f"case {case.name!r} has no expert labels (an MSD test-split case?): load "
+                             f"labelled cases with load_msd_prostate(root, 'train')")
+        if not _truth(case).any():
+            raise ValueError(f"case {case.name!r} has an empty label map: nothing to score against")
+    names = _methods.METHODS if method_names is None else tuple(method_names)
+    models = dict(models or {})
+    clash = set(models) & set(names)
+    if clash:
+        raise ValueError(f"models {sorted(clash)} have the names of bundled methods; call them e.g. "
+                         f"'{sorted(clash)[0]} fine-tuned' so the rows can be told apart")
+    kinds = {label: _network_kind(label, model) for label, model in models.items()}
+    rows = run(cases, names, ellipsoid=ellipsoid, **kw) if names or ellipsoid else []
+    for case in cases:
+        for label, model in models.items():
+            # the method's own segment(), so the row is made exactly like the bundled network's
+            row = run_case(kinds[label], case, model=model)
+            row["method"] = label
+            rows.append(row)
+    return rows
+
+
+def _network_kind(label, model) -> str:
+    """The deep method (``"unet"``, ...) whose architecture ``model`` has."""
+    from . import weights
+
+    for exact in (True, False):
+        for name, recipe in weights.RECIPES.items():
+            if (type(model) is recipe.architecture) if exact else isinstance(model, recipe.architecture):
+                return name
+    kinds = ", ".join(r.architecture.__name__ for r in weights.RECIPES.values())
+    raise ValueError(f"models[{label!r}] is a {type(model).__name__}, not one of the course networks ({kinds})")
+
+
+def case_table(rows) -> str:
+    """Per-case rows as a Markdown table: case, method, Dice, true and measured volume, volume error.
+
+    One line per row of :func:`run` or :func:`evaluate_on_labelled`, sorted
+    by case then method (in the order the methods first appear). No timings,
+    so the same results print the same text on every machine. Volume-only
+    rows (the ellipsoid) show "–" for Dice.
+    """
+    order = {name: i for i, name in enumerate(dict.fromkeys(r["method"] for r in rows))}
+    lines = ["| case | method | Dice | true mL | measured mL | volume error % |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in sorted(rows, key=lambda r: (str(r["case"]), order[r["method"]])):
+        lines.append(f"| {r['case']} | {r['method']} | {_fmt(float(r['dice']), '.3f')} | "
+                     f"{_fmt(float(r['true_ml']), '.1f')} | {_fmt(float(r['volume_ml']), '.1f')} | "
+                     f"{_fmt(float(r['volume_error_percent']), '+.1f')} |")
+    return "\n".join(lines) + "\n"
 
 
 def _mean_sd(values):

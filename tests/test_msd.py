@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import tarfile
 import time
-import urllib.error
 import urllib.request
 
 import nibabel as nib
@@ -36,13 +33,9 @@ def _affine(spacing=SPACING):
     return np.diag(list(spacing) + [1.0])
 
 
-def _write_image(path, shape=SHAPE, value=0.0):
-    rng = np.random.default_rng(len(str(path)))
-    t2 = rng.random(shape).astype(np.float32) * 500 + value
-    adc = rng.random(shape).astype(np.float32) * 2000
-    img = nib.Nifti1Image(np.stack([t2, adc], axis=-1), _affine())
-    nib.save(img, str(path))
-    return t2, adc
+def _random_image(seed, shape=SHAPE):
+    rng = np.random.default_rng(seed)
+    return rng.random(shape).astype(np.float32) * 500, rng.random(shape).astype(np.float32) * 2000
 
 
 def _write_label(path, labels, dtype=np.uint8):
@@ -57,30 +50,25 @@ def _labels(with_tz=True):
     return lab
 
 
-def make_task05(base, with_json=True):
-    """A tiny Task05-shaped folder: 3 training cases (one PZ-only), 1 test case."""
-    root = base / "Task05_Prostate"
-    for sub in ("imagesTr", "labelsTr", "imagesTs"):
-        (root / sub).mkdir(parents=True)
-    truth = {}
-    for name, tz in (("prostate_00", True), ("prostate_02", True), ("prostate_18", False)):
-        t2, adc = _write_image(root / "imagesTr" / f"{name}.nii.gz")
-        _write_label(root / "labelsTr" / f"{name}.nii.gz", _labels(tz))
-        truth[name] = (t2, adc, _labels(tz))
-    _write_image(root / "imagesTs" / "prostate_08.nii.gz")
-    # macOS resource-fork junk, as in the real archive
-    (root / "imagesTr" / "._prostate_00.nii.gz").write_bytes(b"\x00\x05\x16\x07junk")
-    if with_json:
-        meta = {
-            "name": "PROSTATE", "modality": {"0": "T2", "1": "ADC"},
-            "labels": {"0": "background", "1": "PZ", "2": "TZ"},
-            "numTraining": 3, "numTest": 1,
-            "training": [{"image": f"./imagesTr/{n}.nii.gz", "label": f"./labelsTr/{n}.nii.gz"}
-                         for n in ("prostate_18", "prostate_00", "prostate_02")],
-            "test": ["./imagesTs/prostate_08.nii.gz"],
-        }
-        (root / "dataset.json").write_text(json.dumps(meta))
-    return root, truth
+@pytest.fixture
+def make_task05(write_task05):
+    """``make(base, with_json=True) -> (root, truth)``: a tiny Task05-shaped folder.
+
+    3 training cases (prostate_18 PZ-only; dataset.json lists them out of
+    name order), 1 test case, macOS junk files; written by the shared
+    ``write_task05`` fixture (tests/conftest.py).
+    """
+    def make(base, with_json=True):
+        truth = {}
+        for seed, (name, tz) in enumerate((("prostate_18", False), ("prostate_00", True), ("prostate_02", True))):
+            t2, adc = _random_image(seed)
+            truth[name] = (t2, adc, _labels(tz))
+        training = {name: (t2, adc, lab, _affine()) for name, (t2, adc, lab) in truth.items()}
+        t2, adc = _random_image(99)
+        root = write_task05(base, training, {"prostate_08": (t2, adc, _affine())}, with_json=with_json)
+        return root, truth
+
+    return make
 
 
 def test_constants_match_facts():
@@ -89,7 +77,7 @@ def test_constants_match_facts():
 
 
 @pytest.mark.parametrize("with_json", [True, False])
-def test_load_train_cases(tmp_path, with_json):
+def test_load_train_cases(tmp_path, with_json, make_task05):
     root, truth = make_task05(tmp_path, with_json)
     cases = load_msd_prostate(root)
     assert [c.name for c in cases] == ["prostate_00", "prostate_02", "prostate_18"]
@@ -107,7 +95,7 @@ def test_load_train_cases(tmp_path, with_json):
     assert pz_only.gland_volume_ml > 0
 
 
-def test_load_parent_folder_and_case_selection(tmp_path):
+def test_load_parent_folder_and_case_selection(tmp_path, make_task05):
     make_task05(tmp_path)
     by_name = load_msd_prostate(tmp_path, cases=["prostate_18"])
     assert [c.name for c in by_name] == ["prostate_18"]
@@ -118,7 +106,7 @@ def test_load_parent_folder_and_case_selection(tmp_path):
         load_msd_prostate(tmp_path, cases="prostate_99")
 
 
-def test_load_test_split(tmp_path):
+def test_load_test_split(tmp_path, make_task05):
     root, _ = make_task05(tmp_path)
     (c,) = load_msd_prostate(root, split="test")
     assert c.name == "prostate_08"
@@ -128,7 +116,7 @@ def test_load_test_split(tmp_path):
         load_msd_prostate(root, split="validation")
 
 
-def test_bad_label_values_named(tmp_path):
+def test_bad_label_values_named(tmp_path, make_task05):
     root, _ = make_task05(tmp_path)
     bad = _labels()
     bad[0, 0, 0] = 7
@@ -145,7 +133,7 @@ def test_float_labels_accepted(tmp_path):
     assert spacing == pytest.approx(SPACING)
 
 
-def test_shape_mismatch_names_both_files(tmp_path):
+def test_shape_mismatch_names_both_files(tmp_path, make_task05):
     root, _ = make_task05(tmp_path)
     _write_label(root / "labelsTr" / "prostate_00.nii.gz", np.zeros((12, 10, 5), np.uint8))
     with pytest.raises(ValueError, match=r"imagesTr.prostate_00.*\(12, 10, 4\).*labelsTr.prostate_00.*\(12, 10, 5\)"):
@@ -166,14 +154,6 @@ def _add_file(tar, name, data=b"x"):
     info = tarfile.TarInfo(name)
     info.size = len(data)
     tar.addfile(info, io.BytesIO(data))
-
-
-def _good_archive(tmp_path):
-    root, _ = make_task05(tmp_path / "src")
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(root, arcname="Task05_Prostate")
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("evil", ["../evil", "/tmp/medseg_edu_abs_evil", "Task05_Prostate/../../evil"])
@@ -206,23 +186,19 @@ def test_links_and_devices_refused(tmp_path):
             safe_extract_tar(archive, tmp_path / f"out_{word}")
 
 
-def test_fetch_refuses_evil_archive(tmp_path):
-    data = _tar_bytes(lambda t: _add_file(t, "../evil"))
-    src = tmp_path / "evil.tar"
-    src.write_bytes(data)
+def test_fetch_refuses_evil_archive(tmp_path, msd_server):
+    url, md5 = msd_server.publish(_tar_bytes(lambda t: _add_file(t, "../evil")), "evil.tar")
     cache = tmp_path / "cache"
     with pytest.raises(UnsafeArchiveError):
-        fetch_msd_prostate(cache, url=src.as_uri(), md5=hashlib.md5(data).hexdigest())
+        fetch_msd_prostate(cache, url=url, md5=md5)
     assert not (tmp_path / "evil").exists() and not (cache.parent / "evil").exists()
     assert not (cache / "Task05_Prostate").exists()
 
 
-def test_fake_download_extracts(tmp_path):
-    data = _good_archive(tmp_path)
-    src = tmp_path / "Task05_Prostate.tar"
-    src.write_bytes(data)
+def test_fake_download_extracts(tmp_path, make_task05, msd_server):
+    url, md5 = msd_server.publish(make_task05(tmp_path / "src")[0])
     cache = tmp_path / "cache"
-    root = fetch_msd_prostate(cache, url=src.as_uri(), md5=hashlib.md5(data).hexdigest())
+    root = fetch_msd_prostate(cache, url=url, md5=md5)
     assert root == cache / "Task05_Prostate"
     assert (root / "dataset.json").exists()
     assert not (root / "imagesTr" / "._prostate_00.nii.gz").exists()  # macOS junk skipped
@@ -232,24 +208,18 @@ def test_fake_download_extracts(tmp_path):
     assert fetch_msd_prostate(cache, url="http://invalid.invalid/x.tar", md5="0") == root
 
 
-def test_md5_mismatch_leaves_no_tar(tmp_path):
-    data = _good_archive(tmp_path)
-    src = tmp_path / "src.tar"
-    src.write_bytes(data)
+def test_md5_mismatch_leaves_no_tar(tmp_path, make_task05, msd_server):
+    url, _ = msd_server.publish(make_task05(tmp_path / "src")[0], "src.tar")
     cache = tmp_path / "cache"
     with pytest.raises(ChecksumError, match="md5"):
-        fetch_msd_prostate(cache, url=src.as_uri(), md5="0" * 32)
+        fetch_msd_prostate(cache, url=url, md5="0" * 32)
     assert not (cache / "Task05_Prostate.tar").exists()
     assert not (cache / "Task05_Prostate.tar.part").exists()
     assert not (cache / "Task05_Prostate").exists()
     assert issubclass(ChecksumError, DatasetUnavailableError)
 
 
-def test_offline_fails_fast_and_mentions_phantoms(tmp_path, monkeypatch):
-    def offline(*args, **kwargs):
-        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
-
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
+def test_offline_fails_fast_and_mentions_phantoms(tmp_path, offline):
     t0 = time.perf_counter()
     with pytest.raises(DatasetUnavailableError) as info:
         fetch_msd_prostate(tmp_path / "cache")
@@ -280,7 +250,7 @@ def test_default_cache_from_env(tmp_path, monkeypatch):
     assert msd.default_cache_dir() == tmp_path
 
 
-def test_label_on_a_shifted_grid_is_refused_with_the_distance(tmp_path):
+def test_label_on_a_shifted_grid_is_refused_with_the_distance(tmp_path, make_task05):
     root = tmp_path / "shifted" / "Task05_Prostate"
     make_task05(tmp_path / "shifted")
     shifted = _affine()
@@ -291,7 +261,7 @@ def test_label_on_a_shifted_grid_is_refused_with_the_distance(tmp_path):
     assert len(load_msd_prostate(root, "train", cases=["prostate_00"])) == 1   # the others still load
 
 
-def test_label_affine_equal_up_to_rounding_is_accepted(tmp_path):
+def test_label_affine_equal_up_to_rounding_is_accepted(tmp_path, make_task05):
     make_task05(tmp_path)
     root = tmp_path / "Task05_Prostate"
     nearly = _affine()

@@ -16,7 +16,7 @@ from .render import TISSUES, render_mr
 from .split import PhantomSplit, prostate_split
 from .real import REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder, real_scan
 
-_LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid"}
+_LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid", "CaseSlices"}
 
 __all__ = ["Brain", "DatasetUnavailableError", "MSD_PROSTATE_MD5", "MSD_PROSTATE_URL",
            "brain_scan", "fetch_msd_prostate", "load_msd_label", "load_msd_prostate", "mni_brain",

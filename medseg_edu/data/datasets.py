@@ -2,7 +2,9 @@
 
 The first call for a split generates its phantoms (about half a second each)
 and stores the network-grid slices in the cache folder; later calls - in any
-notebook - load them in a fraction of a second.
+notebook - load them in a fraction of a second. :class:`CaseSlices` makes the
+same slices from any list of cases you already hold (phantoms, or real MSD
+cases from :func:`medseg_edu.data.load_msd_prostate`), without a cache.
 """
 
 from __future__ import annotations
@@ -63,12 +65,7 @@ class SliceDataset(Dataset):
 
     def __init__(self, split="train", *, only_gland=False, size=GRID, pixel_mm=PIXEL_MM):
         data = split_slices(split, size=size, pixel_mm=pixel_mm)
-        keep = np.ones(len(data["masks"]), bool)
-        if only_gland:
-            keep = data["masks"].any(axis=(1, 2))
-        self.images = torch.from_numpy(data["images"][keep]).unsqueeze(1)
-        self.masks = torch.from_numpy(data["masks"][keep].astype(np.int64))
-        self.case_index = data["case_index"][keep]
+        self.images, self.masks, self.case_index = _slice_tensors(data, only_gland)
 
     def __len__(self):
         return len(self.images)
@@ -77,18 +74,87 @@ class SliceDataset(Dataset):
         return self.images[i], self.masks[i]
 
 
+def _slice_tensors(data, only_gland):
+    """``(images[n, 1, H, W] float32, masks[n, H, W] int64, case_index[n])`` tensors of stacked slices."""
+    keep = np.ones(len(data["masks"]), bool)
+    if only_gland:
+        keep = data["masks"].any(axis=(1, 2))
+    images = torch.from_numpy(np.ascontiguousarray(data["images"][keep], dtype=np.float32)).unsqueeze(1)
+    masks = torch.from_numpy(data["masks"][keep].astype(np.int64))
+    return images, masks, data["case_index"][keep]
+
+
+class CaseSlices(SliceDataset):
+    """The axial slices of the cases you give, on the network grid: ``(image[1, H, W], mask[H, W])``.
+
+    Items are exactly those of :class:`SliceDataset` (float32 normalised image
+    with one channel, int64 whole-gland mask), made by :func:`case_to_grid`
+    from any list of :class:`~medseg_edu.data.Case` objects - phantoms, or the
+    real MSD cases of :func:`~medseg_edu.data.load_msd_prostate` - so a
+    network can be fine-tuned on them::
+
+        cases = load_msd_prostate(fetch_msd_prostate(), "train", cases=range(8))
+        model = weights.load("unet")
+        fit(model, CaseSlices(cases[:6]), CaseSlices(cases[6:]), max_steps=100, augment=flip_augment)
+
+    Nothing is cached: the slices are computed once, when the dataset is built.
+
+    Parameters
+    ----------
+    cases : iterable of Case
+        Each needs ``image``, ``labels`` and ``spacing`` (mm). A case whose
+        ``meta["has_labels"]`` is False (the MSD test split) is refused: its
+        all-zero label map would teach the network that there is no gland.
+    only_gland : bool
+        Keep only the slices that contain gland.
+    size, pixel_mm : int, float
+        The grid (default ``GRID`` pixels of ``PIXEL_MM`` mm, the bundled networks' grid).
+
+    Attributes
+    ----------
+    images, masks : torch.Tensor
+        ``(n, 1, size, size)`` float32 and ``(n, size, size)`` int64.
+    case_index : numpy.ndarray of int
+        For each slice, the position of its case in ``cases``.
+    names : list of str
+        The cases' names, in the order given.
+    """
+
+    def __init__(self, cases, *, only_gland=False, size=GRID, pixel_mm=PIXEL_MM):
+        cases = list(cases)
+        if not cases:
+            raise ValueError("CaseSlices needs at least one case; got an empty list")
+        images, masks, index = [], [], []
+        for i, case in enumerate(cases):
+            name = getattr(case, "name", "") or f"case {i}"
+            if (getattr(case, "meta", None) or {}).get("has_labels", True) is False:
+                raise ValueError(
+                    f"{name!r} has no labels (an MSD test-split case?): its all-zero label map is not a "
+                    f"truth to train on; use cases from load_msd_prostate(root, 'train')")
+            im, mk = case_to_grid(case, size=size, pixel_mm=pixel_mm)
+            images.append(im)
+            masks.append(mk)
+            index.append(np.full(len(im), i))
+        data = {"images": np.concatenate(images), "masks": np.concatenate(masks),
+                "case_index": np.concatenate(index)}
+        self.images, self.masks, self.case_index = _slice_tensors(data, only_gland)
+        self.names = [getattr(c, "name", "") for c in cases]
+
+
 class PatchDataset(Dataset):
     """Square patches around single pixels, labelled by the centre pixel.
 
     Half the centres are gland pixels, a quarter are background pixels near
-    the gland border (the hard ones) and a quarter anywhere else.
+    the gland border (the hard ones) and a quarter anywhere else. The slices
+    are the phantom ``split``'s, or ``slices`` (a dict with ``images`` and
+    ``masks`` on the network grid, e.g. :func:`medseg_edu.data.synth.synthetic_slices`).
     """
 
     def __init__(self, split="train", *, patch_size=33, n_patches=20000, seed=0,
-                 size=GRID, pixel_mm=PIXEL_MM):
+                 size=GRID, pixel_mm=PIXEL_MM, slices=None):
         if patch_size % 2 == 0:
             raise ValueError(f"patch_size must be odd so a patch has a centre pixel, got {patch_size}")
-        data = split_slices(split, size=size, pixel_mm=pixel_mm)
+        data = split_slices(split, size=size, pixel_mm=pixel_mm) if slices is None else slices
         self.half = patch_size // 2
         pad = ((0, 0), (self.half, self.half), (self.half, self.half))
         self.images = np.pad(data["images"], pad)

@@ -186,7 +186,8 @@ def fetch_msd_prostate(cache_dir=None, *, url: str = MSD_PROSTATE_URL, md5: str 
         ``~/.cache/medseg_edu``.
     url, md5 : str
         Archive location and expected md5 (the defaults are the public
-        archive and the checksum MONAI uses).
+        archive and the checksum MONAI uses). The md5 is hexadecimal, in
+        either case.
     timeout : float
         Seconds to wait for the server to answer / send data.
     keep_archive : bool
@@ -217,6 +218,7 @@ def fetch_msd_prostate(cache_dir=None, *, url: str = MSD_PROSTATE_URL, md5: str 
     temporary folder that is renamed into place last: an interrupted run
     never leaves something that looks complete.
     """
+    md5 = str(md5).strip().lower()  # hexdigest() is lower case; a checksum copied in upper case is the same
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     root = cache / TASK_DIR
     if (root / "dataset.json").exists():
