@@ -7,6 +7,11 @@ is a bool array of the same shape (the whole gland). Any notebook - and the
 showdown - can therefore swap one method for another. The deep methods
 (patch_cnn, fcn, unet, dilated) share :mod:`medseg_edu.methods.deep`, which is
 also the public inference API (``deep.predict_proba`` for a batch of grid slices).
+They check every mask they return with
+:func:`medseg_edu.methods.quality.quality_report` (volume, pieces, field-of-view
+edges, compactness, test-time-augmentation agreement, confidence, an MR-like
+input) and warn when it looks wrong; ``quality_report(image, spacing, mask)``
+judges the mask of any method.
 """
 
 from __future__ import annotations

@@ -9,10 +9,17 @@ grid, runs the network and resamples the gland probability back onto the
 scan's own grid, so the volume is measured at full resolution;
 :func:`segment_volume` thresholds that. :func:`segment_with` is what
 ``medseg_edu.methods.<name>.segment`` does for the deep methods (patch_cnn,
-fcn, unet, dilated), with the bundled weights of :mod:`medseg_edu.weights`.
+fcn, unet, dilated), with the bundled weights of :mod:`medseg_edu.weights`:
+it averages the prediction with that of the left-right mirrored scan
+(test-time augmentation) and checks the result with
+:func:`medseg_edu.methods.quality.quality_report`, warning when the mask is
+implausible rather than returning a wrong volume in silence.
 """
 
 from __future__ import annotations
+
+import os
+import sys
 
 import numpy as np
 import torch
@@ -23,8 +30,12 @@ from .._device import device as pick_device
 from .._device import memory_format
 from ..data import GRID, PIXEL_MM, from_grid, normalise, to_grid
 from ..masks import largest_component
+from . import quality as _quality
 
 __all__ = ["predict_proba", "patch_probabilities", "probability_volume", "segment_volume", "segment_with"]
+
+QUALITY_ACTIONS = ("warn", "ignore", "raise")
+_METHODS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _on(model, device):
@@ -101,7 +112,44 @@ def patch_probabilities(model, slices, *, batch_size=1024, device=None) -> np.nd
     return out
 
 
-def probability_volume(model, image, spacing, *, batch_size=16, device=None, per_pixel=False):
+def _refuse_blank(image) -> None:
+    """A clear error for an image with nothing in it, before any network runs."""
+    low, high = float(image.min()), float(image.max())
+    if low == high:
+        raise ValueError(f"image is constant (all voxels = {low}): nothing to segment")
+
+
+def _grid_probabilities(model, slices, *, batch_size, device, per_pixel):
+    if per_pixel:
+        return patch_probabilities(model, slices, batch_size=batch_size, device=device)
+    return predict_proba(model, slices, batch_size=batch_size, device=device)[:, 1]
+
+
+def _probabilities(model, image, spacing, *, batch_size, device, per_pixel, tta):
+    """Validated input, then the gland probability on the scan grid and one per augmentation.
+
+    Returns ``(probability, per_augmentation)``: with ``tta`` the mean of the
+    plain and the left-right mirrored prediction, and the two themselves;
+    without, the plain prediction and an empty list.
+    """
+    image, spacing = as_volume(image, spacing)
+    _refuse_blank(image)
+    if isinstance(model, str):
+        model = weights.load(model)
+    slices = to_grid(normalise(image), spacing, size=GRID, pixel_mm=PIXEL_MM)
+    plain = _grid_probabilities(model, slices, batch_size=batch_size, device=device, per_pixel=per_pixel)
+    if not tta:
+        return from_grid(plain, image.shape, spacing, pixel_mm=PIXEL_MM), []
+    # grid slices are (z, x, y) and centred on the field of view: flipping x mirrors the
+    # patient left-right about the scan's centre; flip the prediction back the same way
+    mirrored = np.ascontiguousarray(slices[:, ::-1])
+    flipped = _grid_probabilities(model, mirrored, batch_size=batch_size, device=device,
+                                  per_pixel=per_pixel)[:, ::-1]
+    back = [from_grid(np.ascontiguousarray(p), image.shape, spacing, pixel_mm=PIXEL_MM) for p in (plain, flipped)]
+    return (back[0] + back[1]) / 2.0, back
+
+
+def probability_volume(model, image, spacing, *, batch_size=16, device=None, per_pixel=False, tta=False):
     """Gland probability (0-1) on the scan's own grid, from slice-by-slice inference.
 
     Parameters
@@ -110,7 +158,8 @@ def probability_volume(model, image, spacing, *, batch_size=16, device=None, per
         A 2D network returning class scores, or the name of bundled weights
         (loaded with :func:`medseg_edu.weights.load` once the input is validated).
     image : np.ndarray, (x, y, z)
-        The scan, any intensity scale (normalised here).
+        The scan, any intensity scale (normalised here). A constant image is
+        refused (``ValueError``) before any network runs.
     spacing : tuple of 3 float
         Voxel size in mm.
     batch_size : int
@@ -120,21 +169,18 @@ def probability_volume(model, image, spacing, *, batch_size=16, device=None, per
     per_pixel : bool
         Sliding-window inference for a patch classifier: every pixel of
         every grid slice is classified from its own patch.
+    tta : bool
+        Test-time augmentation: average with the prediction for the
+        left-right mirrored scan (mirrored back); twice the inference time.
 
     Returns
     -------
     np.ndarray, float32, the image's shape
         Gland probability; 0 outside the network's field of view (``GRID * PIXEL_MM`` mm).
     """
-    image, spacing = as_volume(image, spacing)
-    if isinstance(model, str):
-        model = weights.load(model)
-    slices = to_grid(normalise(image), spacing, size=GRID, pixel_mm=PIXEL_MM)
-    if per_pixel:
-        probs = patch_probabilities(model, slices, batch_size=batch_size, device=device)
-    else:
-        probs = predict_proba(model, slices, batch_size=batch_size, device=device)[:, 1]
-    return from_grid(probs, image.shape, spacing, pixel_mm=PIXEL_MM)
+    probs, _ = _probabilities(model, image, spacing, batch_size=batch_size, device=device,
+                              per_pixel=per_pixel, tta=tta)
+    return probs
 
 
 def segment_volume(model, image, spacing, *, threshold=0.5, largest_component_only=True,
@@ -152,12 +198,34 @@ def segment_volume(model, image, spacing, *, threshold=0.5, largest_component_on
     return largest_component(mask) if largest_component_only else mask
 
 
+def _threshold(probs, threshold, keep_largest):
+    raw = probs >= threshold
+    return raw, (largest_component(raw) if keep_largest else raw)
+
+
+def _user_stacklevel() -> int:
+    """``stacklevel`` for :func:`quality.warn_if_doubtful` called from :func:`segment_with`: the first frame
+    outside ``medseg_edu/methods`` (whoever called ``unet.segment`` or ``segment_with``)."""
+    level, frame = 3, sys._getframe(2)  # 1: warn_if_doubtful, 2: segment_with, 3: its caller
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _METHODS_DIR:
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 def segment_with(name, image, spacing, *, model=None, threshold=0.5, largest_component=True, batch_size=16,
-                 device=None):
+                 device=None, quality="warn", tta=True, return_report=False):
     """Whole-gland mask from deep method ``name`` (``medseg_edu.methods.<name>.segment``).
 
     Every axial slice is resampled in-plane to the network grid (``PIXEL_MM`` mm pixels),
-    segmented there, and the gland probability resampled back to the scan's grid.
+    segmented there, and the gland probability resampled back to the scan's grid. With
+    ``tta`` (test-time augmentation) the network also segments the left-right mirrored
+    scan; the two probabilities, mirrored back into place, are averaged before the
+    threshold - a slightly smoother and steadier mask for twice the inference time.
+    The mask is then checked (:func:`medseg_edu.methods.quality.quality_report`: volume,
+    pieces, field-of-view edges, compactness, agreement of the two predictions,
+    confidence, and whether the input looks like an MR scan at all), so that an
+    implausible result - a "gland" in pure noise, fragments on a scan the network was not
+    trained for - comes with a warning instead of in silence.
 
     Parameters
     ----------
@@ -165,7 +233,8 @@ def segment_with(name, image, spacing, *, model=None, threshold=0.5, largest_com
         ``"patch_cnn"``, ``"fcn"``, ``"unet"`` or ``"dilated"`` (:data:`medseg_edu.weights.NAMES`).
         The patch CNN classifies every pixel from its own patch (sliding window).
     image : np.ndarray, (x, y, z)
-        T2-weighted scan; any intensity scale (each scan is normalised).
+        T2-weighted scan; any intensity scale (each scan is normalised). A constant image
+        (every voxel the same: nothing to segment) is a ``ValueError`` before any network runs.
     spacing : tuple of 3 float
         Voxel size in mm.
     model : torch.nn.Module, optional
@@ -178,13 +247,41 @@ def segment_with(name, image, spacing, *, model=None, threshold=0.5, largest_com
         Grid slices per forward pass (for the patch CNN: patches per pass).
     device : str or torch.device, optional
         Default :func:`medseg_edu.device` (CUDA, then MPS, then CPU).
+    quality : {"warn", "ignore", "raise"}
+        What a failed plausibility check does: one ``UserWarning`` naming every failed check
+        with its measured value and limit (default), nothing, or a ``ValueError`` with the
+        same text.
+    tta : bool
+        Average with the mirrored scan's prediction (default). Always off for the patch CNN,
+        whose sliding window is slow enough once.
+    return_report : bool
+        Also return the :class:`~medseg_edu.methods.quality.QualityReport` (computed even
+        with ``quality="ignore"``).
 
     Returns
     -------
-    np.ndarray of bool, the image's shape
+    mask : np.ndarray of bool, the image's shape
+    report : QualityReport
+        Only with ``return_report=True``: ``mask, report = segment_with(...)``;
+        ``print(report)`` shows every check.
     """
     if name not in weights.NAMES:
         raise ValueError(f"unknown deep method {name!r}; choose one of {weights.NAMES}")
-    return segment_volume(name if model is None else model, image, spacing, threshold=threshold,
-                          largest_component_only=largest_component, batch_size=batch_size, device=device,
-                          per_pixel=name == "patch_cnn")
+    if quality not in QUALITY_ACTIONS:
+        raise ValueError(f"quality must be one of {QUALITY_ACTIONS}, got {quality!r}")
+    if not 0.0 < float(threshold) < 1.0:
+        raise ValueError(f"threshold is a gland probability strictly between 0 and 1, got {threshold}")
+    per_pixel = name == "patch_cnn"
+    probs, augmented = _probabilities(name if model is None else model, image, spacing, batch_size=batch_size,
+                                      device=device, per_pixel=per_pixel, tta=bool(tta) and not per_pixel)
+    raw, mask = _threshold(probs, threshold, largest_component)
+    if quality == "ignore" and not return_report:
+        return mask
+    report = _quality.quality_report(
+        image, spacing, mask, probability=probs, raw_mask=raw,
+        augmented_masks=[_threshold(p, threshold, largest_component)[1] for p in augmented] or None)
+    if quality == "raise" and not report.ok:
+        raise ValueError(_quality.doubt_message(report, method=name))
+    if quality == "warn":
+        _quality.warn_if_doubtful(report, method=name, stacklevel=_user_stacklevel())
+    return (mask, report) if return_report else mask

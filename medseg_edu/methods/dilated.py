@@ -5,7 +5,8 @@ from __future__ import annotations
 from . import deep
 
 
-def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True, batch_size=16, device=None):
+def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True, batch_size=16, device=None,
+            quality="warn", tta=True, return_report=False):
     """Whole-gland mask (bool, the image's shape) from the dilated CNN, applied to every axial slice.
 
     The default network is the bundled ``medseg_edu.weights.load("dilated")``, a
@@ -13,7 +14,10 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
     Growing dilations widen the receptive field without pooling: every layer keeps the full
     slice size.
 
+    The prediction is averaged with that of the mirrored scan (``tta``) and checked for
+    plausibility (``quality``: a warning names what looks wrong).
     Parameters, defaults and result: :func:`medseg_edu.methods.deep.segment_with`.
     """
     return deep.segment_with("dilated", image, spacing, model=model, threshold=threshold,
-                             largest_component=largest_component, batch_size=batch_size, device=device)
+                             largest_component=largest_component, batch_size=batch_size, device=device,
+                             quality=quality, tta=tta, return_report=return_report)

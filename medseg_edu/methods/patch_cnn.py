@@ -6,7 +6,7 @@ from . import deep
 
 
 def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True, batch_size=1024,
-            device=None):
+            device=None, quality="warn", return_report=False):
     """Whole-gland mask from the patch CNN: each pixel classified from its own 33 x 33 patch.
 
     Deliberately honest sliding-window inference: one forward pass per pixel
@@ -28,10 +28,18 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
     batch_size : int
         Patches per forward pass (memory: about 4.4 kB of input per patch).
     device : str or torch.device, optional
+    quality : {"warn", "ignore", "raise"}
+        What an implausible mask does (:func:`medseg_edu.methods.quality.quality_report`):
+        a ``UserWarning`` naming the failed checks, nothing, or a ``ValueError``.
+    return_report : bool
+        Also return the quality report: ``mask, report = segment(...)``.
 
     Returns
     -------
     np.ndarray of bool, the image's shape
+        (and the ``QualityReport`` with ``return_report=True``). No test-time augmentation:
+        the sliding window is slow enough once.
     """
     return deep.segment_with("patch_cnn", image, spacing, model=model, threshold=threshold,
-                             largest_component=largest_component, batch_size=batch_size, device=device)
+                             largest_component=largest_component, batch_size=batch_size, device=device,
+                             quality=quality, return_report=return_report)

@@ -1,0 +1,444 @@
+"""Is this segmentation plausible? Checks that catch a silently wrong mask.
+
+A network always answers: given pure noise, a brain or a scan it has never
+seen, it still returns a mask, and nothing in the mask says that it is
+wrong. :func:`quality_report` measures what a plausible whole-gland mask of a
+prostate T2 scan looks like - one compact piece of 10-400 mL, inside the
+scan, found with confidence and found again when the input is flipped - and
+what a plausible input looks like (MR texture, a pelvic field of view, pixels
+and slices the networks were trained on). :func:`warn_if_doubtful` turns the
+failed checks into one warning. The deep methods run both on every result
+(``medseg_edu.methods.deep.segment_with(..., quality="warn")``).
+
+The checks are cheap (well under a second for a 320 x 320 x 20 scan) and use
+no network: they can judge the mask of any method, or a mask drawn by hand.
+Passing them does not make a mask right - a plausible gland in the wrong
+place passes - so a passed report means "no obvious failure", never "correct".
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import ConvexHull
+from skimage.measure import label
+
+from .._checks import as_mask, as_volume, same_shape
+from ..data import GRID, PIXEL_MM, normalise
+from ..masks import largest_component
+from ..metrics import dice
+from ..volumetry import volume_ml
+
+__all__ = ["Check", "QualityReport", "quality_report", "doubt_message", "warn_if_doubtful"]
+
+#: Whole-gland volume (mL) a real prostate has: MSD Task05 spans 16-315 mL.
+VOLUME_LIMITS_ML = (10.0, 400.0)
+#: Largest share (%) of the thresholded mask allowed outside its largest 3D piece.
+MAX_OUTSIDE_LARGEST_PERCENT = 10.0
+#: Smallest 3D solidity (volume / convex-hull volume) of the main piece.
+MIN_SOLIDITY = 0.7
+#: Smallest Dice between the mask and each test-time-augmented prediction.
+MIN_TTA_DICE = 0.8
+#: A gland voxel is "confident" from this probability on ...
+CONFIDENT_P = 0.9
+#: ... and at least this share of the gland's voxels must be.
+MIN_CONFIDENT_SHARE = 0.5
+#: Smallest in-plane lag-1 autocorrelation of the normalised image (noise ~0, MR > 0.95).
+MIN_AUTOCORRELATION = 0.5
+#: In-plane field of view (mm) of a pelvic scan.
+FOV_LIMITS_MM = (100.0, 500.0)
+#: Coarsest in-plane pixel (mm): the network grid is 1.25 mm, training scans 0.6-0.75 mm.
+MAX_PIXEL_MM = 1.5
+#: Slice thickness (mm) the networks can handle (trained on 3-4 mm).
+SLICE_LIMITS_MM = (0.4, 8.0)
+#: A scan covering less than this (mm, cranio-caudally) cannot hold a whole gland:
+#: it is taken for an excerpt (a slab), and the whole-gland limits do not apply.
+MIN_WHOLE_GLAND_COVERAGE_MM = 25.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One plausibility check of a segmentation.
+
+    Attributes
+    ----------
+    name : str
+        e.g. ``"volume_ml"``; the names are listed in :func:`quality_report`.
+    value : float
+        What was measured (NaN when it cannot be measured).
+    limit : str
+        The limit it is held to, in words, e.g. ``"10-400 mL"``.
+    ok : bool
+        Whether the value is within the limit.
+    message : str
+        One phrase naming the measured value and the limit, e.g.
+        ``"volume 0.8 mL (limits 10-400 mL)"``; :func:`warn_if_doubtful` joins
+        the messages of the failed checks.
+    unit : str
+        Unit of ``value`` (``"mL"``, ``"%"``, ``""``).
+    """
+
+    name: str
+    value: float
+    limit: str
+    ok: bool
+    message: str
+    unit: str = ""
+
+    def __post_init__(self):  # plain Python numbers, whatever numpy handed in
+        object.__setattr__(self, "value", float(self.value))
+        object.__setattr__(self, "ok", bool(self.ok))
+
+    def line(self) -> str:
+        """One row of the report's table: name, value with unit, limit, ``ok`` or ``WARN`` (and why)."""
+        shown = "-" if not np.isfinite(self.value) else f"{self.value:.3g}"
+        shown = f"{shown} {self.unit}".strip()
+        status = "ok" if self.ok else f"WARN  {self.message}"
+        return f"{self.name:<20} {shown:>10}   {self.limit:<34} {status}"
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """The checks of one segmentation (see :func:`quality_report`).
+
+    Attributes
+    ----------
+    checks : tuple of Check
+        In a fixed order; checks that do not apply (no probability or
+        augmented masks given, an empty mask) are left out.
+    """
+
+    checks: tuple
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return all(c.ok for c in self.checks)
+
+    @property
+    def problems(self) -> tuple:
+        """The failed checks."""
+        return tuple(c for c in self.checks if not c.ok)
+
+    def __getitem__(self, name: str) -> Check:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"no check named {name!r}; this report has {[c.name for c in self.checks]}")
+
+    def __contains__(self, name) -> bool:
+        return any(c.name == name for c in self.checks)
+
+    def __str__(self) -> str:
+        verdict = "all checks passed" if self.ok else f"{len(self.problems)} of {len(self.checks)} checks failed"
+        return "\n".join([f"segmentation quality: {verdict}", *(c.line() for c in self.checks)])
+
+
+# --------------------------------------------------------------------------- measures
+
+
+def _autocorrelation(image) -> float:
+    """Lag-1 autocorrelation of the normalised image along both in-plane axes (mean of the two).
+
+    ``sum((a_i - m)(a_i+1 - m)) / sum((a_i - m)^2)`` with ``m`` the image mean: about 0
+    for white noise, close to 1 for a smooth image; NaN for a constant image.
+    """
+    x = normalise(image)
+    x = (x - x.mean()).astype(np.float32)
+    variance = float(np.mean(np.square(x), dtype=np.float64))
+    if variance <= 0:
+        return float("nan")
+    lag_x = float(np.mean(x[1:] * x[:-1], dtype=np.float64))
+    lag_y = float(np.mean(x[:, 1:] * x[:, :-1], dtype=np.float64))
+    return (lag_x + lag_y) / 2.0 / variance
+
+
+def _solidity(mask, spacing) -> float:
+    """Voxel volume of ``mask`` over the volume of the convex hull of its voxels (as cubes), 0-1.
+
+    The hull of the voxel cubes is the hull of the corners of the first and last
+    voxel of every row along x, so only those (at most 8 per row) go to Qhull.
+    """
+    nx = mask.shape[0]
+    rows = mask.any(axis=0)
+    ys, zs = np.nonzero(rows)
+    first = np.argmax(mask, axis=0)[ys, zs]
+    last = nx - np.argmax(mask[::-1], axis=0)[ys, zs]   # one past the last voxel
+    corners = [np.stack([x, ys + dy, zs + dz], axis=1)
+               for x in (first, last) for dy in (0, 1) for dz in (0, 1)]
+    points = np.concatenate(corners).astype(np.float64) * np.asarray(spacing)
+    hull_mm3 = ConvexHull(points).volume
+    return float(np.count_nonzero(mask) * np.prod(spacing) / hull_mm3)
+
+
+def _network_reach_mm(n, spacing):
+    """Half-width (mm, from the scan's centre) up to which a voxel lies inside the network's field of view
+    by more than one network pixel; ``inf`` along an axis the network sees whole."""
+    if n * spacing <= GRID * PIXEL_MM:
+        return float("inf")
+    return (GRID - 1) / 2.0 * PIXEL_MM - PIXEL_MM
+
+
+def _edges_touched(mask, spacing, whole_gland):
+    """Where the mask meets the scan's (or the network's) field of view, as phrases."""
+    touched = []
+    for axis, (side_a, side_b) in enumerate((("right", "left"), ("anterior", "posterior"))):
+        n, s = mask.shape[axis], spacing[axis]
+        present = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))
+        if present[0] == 0 or present[-1] == n - 1:
+            touched.append(f"the scan's {'left-right' if axis == 0 else 'antero-posterior'} border")
+            continue
+        reach = _network_reach_mm(n, s)
+        centre_mm = (np.array([present[0], present[-1]]) - (n - 1) / 2.0) * s
+        if np.max(np.abs(centre_mm)) >= reach:
+            touched.append(f"the edge of the network's {GRID * PIXEL_MM:g} mm field of view "
+                           f"({'left-right' if axis == 0 else 'antero-posterior'})")
+    if whole_gland:
+        area = mask.any(axis=(0, 1))
+        if area[0]:
+            touched.append("the first slice (gland cut off)")
+        if area[-1]:
+            touched.append("the last slice (gland cut off)")
+    return touched
+
+
+def _geometry_problems(shape, spacing):
+    problems = []
+    fov = [n * s for n, s in zip(shape[:2], spacing[:2])]
+    lo, hi = FOV_LIMITS_MM
+    if not all(lo <= f <= hi for f in fov):
+        problems.append(f"in-plane field of view {fov[0]:.0f} x {fov[1]:.0f} mm (limits {lo:g}-{hi:g} mm)")
+    if max(spacing[:2]) > MAX_PIXEL_MM:
+        problems.append(f"in-plane pixels of {max(spacing[:2]):.3g} mm (limit {MAX_PIXEL_MM:g} mm; "
+                        f"the networks work at {PIXEL_MM:g} mm)")
+    lo, hi = SLICE_LIMITS_MM
+    if not lo <= spacing[2] <= hi:
+        problems.append(f"{spacing[2]:.3g} mm slices (limits {lo:g}-{hi:g} mm)")
+    return problems
+
+
+def _mask_like(a, shape, name):
+    a = as_mask(np.asarray(a), name=name)
+    same_shape(a, np.empty(shape, bool), (name, "image"))
+    return a
+
+
+# --------------------------------------------------------------------------- report
+
+
+def quality_report(image, spacing, mask, *, probability=None, augmented_masks=None, raw_mask=None) -> QualityReport:
+    """Plausibility checks of a whole-gland prostate mask and of the scan it came from.
+
+    Each check compares one measurement with a limit that a real prostate T2
+    scan and its gland meet. The limits lie between what the true glands and
+    the networks' masks of the phantoms give and what the bundled networks
+    (U-Net, FCN, dilated CNN, with test-time augmentation) return on pure
+    noise and on a brain MR; the measured values below come from the 30
+    test and validation phantoms (``prostate_split``: 0.6-0.75 mm pixels,
+    3-4 mm slices), Gaussian and uniform noise of a phantom's shape, and the
+    2 mm MNI brain (template and ``brain_scan``). Values on network output
+    change when the networks are retrained.
+
+    ``gland_found``
+        The mask is not empty. An empty mask leaves out the checks that need
+        a gland (``pieces``, ``touches_edge``, ``compactness``,
+        ``tta_agreement``, ``confidence``).
+    ``volume_ml``
+        Volume (:func:`medseg_edu.volumetry.volume_ml`) within 10-400 mL:
+        the MSD Task05 glands span 16-315 mL, while a network's "gland" in
+        pure noise or a brain can be under 1 mL. A scan covering less than
+        25 mm cranio-caudally cannot hold a whole gland: it is taken for an
+        excerpt (a slab of a few slices) and only the upper limit applies.
+    ``pieces``
+        On ``raw_mask`` (the thresholded mask before the largest piece was
+        kept; default ``mask``), the share of its volume outside the largest
+        face-connected 3D piece is at most 10 %: a gland is one piece, so
+        much volume elsewhere means the network was confused, and keeping
+        the largest piece may have kept the wrong one. Value in %, the number
+        of pieces in the message. True glands: one piece; U-Net and dilated
+        CNN on phantoms at most 2.3 %, the FCN up to 15 % on one phantom (a
+        separate non-gland structure the clean-up removed); brain 17-52 %,
+        noise mostly 70-97 %.
+    ``touches_edge``
+        The gland lies inside what was imaged: the mask does not reach the
+        scan's in-plane border nor - when the scan is wider than the
+        networks' ``GRID * PIXEL_MM`` = 120 mm square - the last network pixel
+        of that square (the network sees nothing beyond it, so such a gland
+        is cut off); and it has no voxel on the first or the last slice (the
+        gland would continue outside the scan; not checked on a slab). Value:
+        the number of edges touched, limit 0. No phantom of the test and
+        validation splits touches an edge; the two largest training glands
+        (260 and 315 mL) reach the edge of the 120 mm square, and the
+        networks cut the 260 mL one off there.
+    ``compactness``
+        3D solidity of the main piece: its volume over the volume of the
+        convex hull of its voxels (taken as cubes, so 3-4 mm slices cost a
+        little), at least 0.7. True glands give 0.87-0.90, the networks'
+        masks on phantoms 0.82-0.90; noise 0.12-0.54, a brain
+        0.47-0.88 (broken outputs on real scans: 0.2-0.45).
+    ``tta_agreement``
+        Only with ``augmented_masks`` (masks predicted from transformed inputs,
+        e.g. the left-right mirrored scan, mirrored back): the smallest Dice
+        between ``mask`` and each is at least 0.8. A network that knows the
+        anatomy finds the same gland in the mirror image (Dice >= 0.98 on
+        phantoms); one that guesses often does not (noise 0-0.75, a brain
+        0-0.99).
+    ``confidence``
+        Only with ``probability`` (the gland probability, 0-1, the mask was
+        thresholded from): at least 50 % of the mask's voxels have
+        probability >= 0.9. A confident prediction has a thin uncertain rim
+        (86-94 % confident on phantoms); a guess is mostly rim (noise 0-13 %,
+        a brain 14-70 %).
+    ``image_looks_like_mr``
+        Needs no model. (a) Texture: the lag-1 autocorrelation of the
+        normalised image between in-plane neighbours (mean over both axes)
+        is at least 0.5. Neighbouring voxels of an MR image see nearly the
+        same tissue: the phantoms give 0.96-0.99, the MNI brain 0.99; Gaussian
+        or uniform noise gives 0.00 (a constant image has none and fails).
+        (b) Geometry: an in-plane field of view of 100-500 mm, in-plane
+        pixels of at most 1.5 mm and slices of 0.4-8 mm. The networks were
+        trained on 200 mm pelvic scans with 0.6-0.75 mm pixels and 3-4 mm
+        slices, and every scan is resampled to 1.25 mm pixels: coarser
+        pixels are blurred up, thinner or thicker slices show the anatomy
+        differently (the 2 mm MNI brain fails here). Value: the
+        autocorrelation; the message names every part that failed.
+
+    Parameters
+    ----------
+    image : np.ndarray, (x, y, z)
+        The scan the mask belongs to, any intensity scale.
+    spacing : tuple of 3 float
+        Voxel size in mm.
+    mask : np.ndarray of bool, the image's shape
+        The whole-gland mask to judge.
+    probability : np.ndarray, optional
+        Gland probability (0-1) of every voxel, the image's shape.
+    augmented_masks : sequence of np.ndarray, optional
+        Masks from test-time augmentations, each the image's shape.
+    raw_mask : np.ndarray of bool, optional
+        The thresholded mask before clean-up (largest piece); default ``mask``.
+
+    Returns
+    -------
+    QualityReport
+        ``report.ok``, ``report.problems``, ``report["volume_ml"]``;
+        ``print(report)`` shows one line per check.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> noise = rng.normal(size=(160, 160, 20))
+    >>> block = np.zeros(noise.shape, bool); block[60:100, 60:100, 5:15] = True
+    >>> report = quality_report(noise, (1.0, 1.0, 3.0), block)
+    >>> [c.name for c in report.problems]
+    ['image_looks_like_mr']
+    """
+    image, spacing = as_volume(image, spacing)
+    shape = image.shape
+    mask = _mask_like(mask, shape, "mask")
+    raw = mask if raw_mask is None else _mask_like(raw_mask, shape, "raw_mask")
+    coverage_mm = shape[2] * spacing[2]
+    whole_gland = coverage_mm >= MIN_WHOLE_GLAND_COVERAGE_MM
+    checks = []
+
+    found = bool(mask.any())
+    checks.append(Check("gland_found", float(found), "not empty", found,
+                        "the mask is empty (no gland found)" if not found else "a gland was found"))
+
+    ml = volume_ml(mask, spacing)
+    lo, hi = VOLUME_LIMITS_ML
+    if whole_gland:
+        vol_ok, limit = lo <= ml <= hi, f"{lo:g}-{hi:g} mL"
+    else:
+        vol_ok, limit = ml <= hi, f"<= {hi:g} mL (slab of {coverage_mm:.0f} mm)"
+    checks.append(Check("volume_ml", ml, limit, vol_ok, f"volume {ml:.3g} mL (limits {limit})", "mL"))
+
+    if found:
+        labelled = label(raw, connectivity=1)
+        sizes = np.bincount(labelled.ravel())[1:]
+        n_pieces = int(np.count_nonzero(sizes))
+        outside = 100.0 * (1.0 - sizes.max() / sizes.sum()) if n_pieces else 0.0
+        checks.append(Check(
+            "pieces", outside, f"<= {MAX_OUTSIDE_LARGEST_PERCENT:g} % outside largest",
+            outside <= MAX_OUTSIDE_LARGEST_PERCENT,
+            f"mask in {n_pieces} piece{'s' if n_pieces != 1 else ''}, {outside:.0f} % outside the largest "
+            f"(limit {MAX_OUTSIDE_LARGEST_PERCENT:g} %)", "%"))
+
+        touched = _edges_touched(mask, spacing, whole_gland)
+        checks.append(Check(
+            "touches_edge", float(len(touched)), "no edge" + ("" if whole_gland else " (in-plane only: slab)"),
+            not touched, "mask touches " + ", ".join(touched) if touched else "inside the field of view"))
+
+        solidity = _solidity(largest_component(mask), spacing)
+        checks.append(Check("compactness", solidity, f">= {MIN_SOLIDITY:g} (solidity)", solidity >= MIN_SOLIDITY,
+                            f"solidity {solidity:.2f} (limit {MIN_SOLIDITY:g})"))
+
+        if augmented_masks is not None:
+            others = [_mask_like(m, shape, f"augmented_masks[{i}]") for i, m in enumerate(augmented_masks)]
+            if others:
+                worst = min(dice(mask, other) for other in others)
+                checks.append(Check(
+                    "tta_agreement", worst, f">= {MIN_TTA_DICE:g} (Dice)", worst >= MIN_TTA_DICE,
+                    f"the flipped-input prediction agrees with Dice {worst:.2f} (limit {MIN_TTA_DICE:g})"))
+
+        if probability is not None:
+            p = np.asarray(probability)
+            same_shape(p, mask, ("probability", "mask"))
+            share = 100.0 * float(np.mean(p[mask] >= CONFIDENT_P))
+            checks.append(Check(
+                "confidence", share, f">= {100 * MIN_CONFIDENT_SHARE:g} % with p >= {CONFIDENT_P:g}",
+                share >= 100 * MIN_CONFIDENT_SHARE,
+                f"only {share:.0f} % of the gland has probability >= {CONFIDENT_P:g} "
+                f"(limit {100 * MIN_CONFIDENT_SHARE:g} %)", "%"))
+
+    r = _autocorrelation(image)
+    texture_ok = bool(np.isfinite(r) and r >= MIN_AUTOCORRELATION)
+    problems = [] if texture_ok else [
+        "the image is constant" if not np.isfinite(r) else
+        f"the image looks like noise (neighbouring-voxel correlation {r:.2f}, limit {MIN_AUTOCORRELATION:g})"]
+    problems += _geometry_problems(shape, spacing)
+    limit = (f"r >= {MIN_AUTOCORRELATION:g}, FOV {FOV_LIMITS_MM[0]:g}-{FOV_LIMITS_MM[1]:g} mm, "
+             f"pixel <= {MAX_PIXEL_MM:g} mm, slice {SLICE_LIMITS_MM[0]:g}-{SLICE_LIMITS_MM[1]:g} mm")
+    checks.append(Check("image_looks_like_mr", r, limit, not problems,
+                        "; ".join(problems) if problems else "MR-like texture and geometry"))
+    return QualityReport(tuple(checks))
+
+
+def doubt_message(report: QualityReport, *, method: str = "unet") -> str | None:
+    """The warning text for the failed checks of ``report``, or ``None`` when all passed.
+
+    ``"medseg_edu: <method> segmentation may be wrong: <problem>; <problem> - check it by eye; ..."``,
+    each problem with its measured value and limit.
+    """
+    if report.ok:
+        return None
+    problems = "; ".join(c.message for c in report.problems)
+    return (f"medseg_edu: {method} segmentation may be wrong: {problems} "
+            f"\N{EM DASH} check it by eye; see notebook 10 (real scans)")
+
+
+def warn_if_doubtful(report: QualityReport, *, method: str = "unet", stacklevel: int = 3) -> QualityReport:
+    """Issue one ``UserWarning`` naming every failed check of ``report`` (none if all passed).
+
+    Parameters
+    ----------
+    report : QualityReport
+        From :func:`quality_report`.
+    method : str
+        Named in the message (``"medseg_edu: unet segmentation may be wrong: ..."``).
+    stacklevel : int
+        Passed to :func:`warnings.warn`: 2 points at the caller of this function,
+        3 (default) at its caller's caller (e.g. whoever called ``segment``).
+
+    Returns
+    -------
+    QualityReport
+        ``report``, unchanged.
+    """
+    message = doubt_message(report, method=method)
+    if message is not None:
+        warnings.warn(message, UserWarning, stacklevel=stacklevel)
+    return report
