@@ -47,9 +47,17 @@ class Recipe:
 
     ``architecture(**kwargs)`` is built after ``seed_everything(0)`` and trained with
     :func:`medseg_edu.train.fit` for ``steps`` Adam steps of ``batch_size`` at learning rate
-    ``lr`` on ``data``: ``"slices"`` (:class:`~medseg_edu.data.SliceDataset`, flip
-    augmentation) or ``"patches"`` (:class:`~medseg_edu.data.PatchDataset`, 60,000 train and
-    6,000 val patches), of the phantom train split, validated on the val split.
+    ``lr`` on ``data``:
+
+    * ``"synth"``: the domain-randomised slices of :mod:`medseg_edu.data.synth` (phantom-v2
+      scenes around real expert gland shapes, a T2 rendering and random-contrast renderings
+      of each) with :func:`~medseg_edu.data.synth.randomise_batch` on every batch, validated
+      on the held-out shapes in an unseen T2 style. This is how the bundled weights (v2) are made.
+    * ``"synth_patches"``: 60,000 train / 6,000 val patches (:class:`~medseg_edu.data.PatchDataset`)
+      cut from those slices, with the intensity part of ``randomise_batch``.
+    * ``"slices"`` / ``"patches"``: the v1 recipe, phantom-v1 train split with flips
+      (:class:`~medseg_edu.data.SliceDataset`) or its patches; the v1 weights in
+      ``data/weights/v1`` were made this way.
     """
 
     architecture: type
@@ -61,12 +69,14 @@ class Recipe:
 
 
 RECIPES = {
-    "patch_cnn": Recipe(nets.PatchCNN, dict(patch_size=33, width=16), 2000, 64, 1e-3, "patches"),
-    "fcn": Recipe(nets.FCN, dict(width=16, depth=3), 1000, 16, 2e-3, "slices"),
-    "unet": Recipe(nets.UNet, dict(width=16, depth=3), 1200, 16, 2e-3, "slices"),
-    "dilated": Recipe(nets.DilatedNet, dict(width=24, dilations=(1, 1, 2, 4, 8, 16, 1, 1)), 1000, 16, 2e-3,
-                      "slices"),
+    "patch_cnn": Recipe(nets.PatchCNN, dict(patch_size=33, width=16), 2000, 64, 1e-3, "synth_patches"),
+    "fcn": Recipe(nets.FCN, dict(width=16, depth=3), 2000, 16, 2e-3, "synth"),
+    "unet": Recipe(nets.UNet, dict(width=16, depth=3), 2400, 16, 2e-3, "synth"),
+    "dilated": Recipe(nets.DilatedNet, dict(width=24, dilations=(1, 1, 2, 4, 8, 16, 1, 1)), 1600, 16, 2e-3,
+                      "synth"),
 }
+#: The folder of the v1 weights (phantom-v1 only, flips): kept so notebook 10 can show the domain gap.
+V1 = "v1"
 
 
 def weights_dir() -> Path:
@@ -108,7 +118,7 @@ def metadata(name: str, folder=None) -> dict:
     return json.loads(sidecar.read_text())
 
 
-def load(name: str, *, device=None) -> torch.nn.Module:
+def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
     """A freshly built bundled network ``name`` (see :data:`NAMES`) with its weights, in eval mode.
 
     Every call builds a new model, so training or moving the one you got changes no other.
@@ -121,6 +131,10 @@ def load(name: str, *, device=None) -> torch.nn.Module:
         ``"patch_cnn"``, ``"fcn"``, ``"unet"`` or ``"dilated"``.
     device : str or torch.device, optional
         Where to put the model; default the CPU (``medseg_edu.device()`` picks the fastest).
+    version : int
+        2 (default): the bundled weights, trained with domain randomisation on phantom v2.
+        1: the first weights, trained on phantom v1 only (kept in ``<weights_dir>/v1`` to
+        show what such a network does on a real scan, notebook 10).
 
     Raises
     ------
@@ -130,8 +144,11 @@ def load(name: str, *, device=None) -> torch.nn.Module:
         When the weights or their sidecar are missing (hint: ``make pretrained``).
     """
     recipe = _recipe(name)
-    meta = metadata(name)
-    path, sidecar = files(name)
+    if version not in (1, 2):
+        raise ValueError(f"version must be 1 (phantom-v1 weights) or 2 (domain-randomised), got {version!r}")
+    folder = weights_dir() / V1 if version == 1 else weights_dir()
+    meta = metadata(name, folder)
+    path, sidecar = files(name, folder)
     architecture = ARCHITECTURES.get(meta.get("architecture"))
     if architecture is not recipe.architecture:
         raise ValueError(f"{sidecar} describes a {meta.get('architecture')!r} network, but {name!r} is a "
@@ -144,6 +161,15 @@ def load(name: str, *, device=None) -> torch.nn.Module:
 
 def _datasets(recipe: Recipe):
     """``(train, val, augment)`` for a recipe's data kind."""
+    from .data.synth import SynthSlices, randomise_batch, synthetic_slices
+
+    if recipe.data == "synth":
+        return SynthSlices("train"), SynthSlices("val"), randomise_batch
+    if recipe.data == "synth_patches":
+        size = recipe.kwargs["patch_size"]
+        return (PatchDataset(patch_size=size, n_patches=60000, seed=0, slices=synthetic_slices("train")),
+                PatchDataset(patch_size=size, n_patches=6000, seed=1, slices=synthetic_slices("val")),
+                randomise_batch)
     if recipe.data == "slices":
         return SliceDataset("train"), SliceDataset("val"), flip_augment
     if recipe.data == "patches":
@@ -151,6 +177,15 @@ def _datasets(recipe: Recipe):
         return (PatchDataset("train", patch_size=size, n_patches=60000, seed=0),
                 PatchDataset("val", patch_size=size, n_patches=6000, seed=1), None)
     raise ValueError(f"unknown recipe data {recipe.data!r}; use 'slices' or 'patches'")
+
+
+_DATA_NOTES = {
+    "synth": "domain-randomised phantom-v2 slices (data.synth 'train' bank; validation: held-out expert "
+             "shapes in an unseen T2 style)",
+    "synth_patches": "patches of the domain-randomised phantom-v2 slices (validation: held-out shapes)",
+    "slices": "slices of the phantom train split (validation: val split)",
+    "patches": "patches of the phantom train split (validation: val split)",
+}
 
 
 def _machine() -> str:
@@ -191,8 +226,8 @@ def train(name: str, *, steps: int | None = None, steps_scale: float = 1.0, out=
 
     def record(history) -> dict:  # what the sidecar says beyond fit's own entries
         return dict(name=name, recipe=recipe.kwargs, steps=steps, batch_size=recipe.batch_size, lr=recipe.lr,
-                    augmentation="flip_augment" if augment else "none",
-                    data=f"{recipe.data} of the phantom train split (validation: val split)",
+                    augmentation=getattr(augment, "__name__", "none"),
+                    data=_DATA_NOTES[recipe.data],
                     seconds=round(history.seconds, 1), val_dice=round(float(history.best_val_dice), 4),
                     parameters=nets.count_parameters(model), torch=torch.__version__, machine=_machine(),
                     date=datetime.date.today().isoformat())

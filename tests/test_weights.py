@@ -28,9 +28,17 @@ def test_recipes_cover_the_names_and_build_their_networks():
     for name, recipe in weights.RECIPES.items():
         assert recipe.architecture in weights.ARCHITECTURES.values(), name
         assert weights.ARCHITECTURES[recipe.architecture.__name__] is recipe.architecture
-        assert recipe.data in ("slices", "patches") and recipe.steps > 0 and recipe.batch_size > 0
+        assert recipe.data in ("synth", "synth_patches") and recipe.steps > 0 and recipe.batch_size > 0
         assert isinstance(recipe.architecture(**recipe.kwargs), torch.nn.Module)
-    assert weights.RECIPES["patch_cnn"].data == "patches"
+    assert weights.RECIPES["patch_cnn"].data == "synth_patches"
+
+
+def test_the_v1_weights_are_kept_beside_the_bundled_ones():
+    v1, v2 = weights.load("unet", version=1), weights.load("unet")
+    assert type(v1) is type(v2)
+    assert (weights.weights_dir() / weights.V1 / "unet.pt").is_file()
+    with pytest.raises(ValueError, match="version"):
+        weights.load("unet", version=3)
 
 
 def test_weights_dir_honours_the_environment(bundled, tmp_path, monkeypatch):
@@ -103,13 +111,18 @@ def test_training_writes_the_weights_and_the_sidecar_once(bundled, tmp_path, mon
             written.append(self)
         return real_write_text(self, *args, **kwargs)
 
+    from medseg_edu.data import synth
+
+    # a two-scene bank stands in for the recipe's 64 scenes (built in seconds, cached by its size)
+    monkeypatch.setattr(synth, "BANKS", {k: (first, 2, n_random, shapes)
+                                         for k, (first, _, n_random, shapes) in synth.BANKS.items()})
     monkeypatch.setattr(Path, "write_text", spy)
-    meta = weights.train("fcn", steps=2, out=out)  # 2 steps on the cached phantom slices
+    meta = weights.train("fcn", steps=2, out=out)
     assert written == [out / "fcn.json"]
     assert (out / "fcn.pt").is_file() and meta == json.loads((out / "fcn.json").read_text())
     assert set(meta) == set(weights.metadata("fcn", bundled))  # the same keys as the bundled sidecars
     assert meta["steps"] == meta["settings"]["steps"] == 2 and meta["name"] == "fcn"
-    assert meta["recipe"] == weights.RECIPES["fcn"].kwargs and meta["augmentation"] == "flip_augment"
+    assert meta["recipe"] == weights.RECIPES["fcn"].kwargs and meta["augmentation"] == "randomise_batch"
     assert 0 <= meta["val_dice"] <= 1 and meta["seconds"] >= 0
     monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(out))
     model = weights.load("fcn")
