@@ -71,7 +71,7 @@ class Recipe:
 RECIPES = {
     "patch_cnn": Recipe(nets.PatchCNN, dict(patch_size=33, width=16), 2000, 64, 1e-3, "synth_patches"),
     "fcn": Recipe(nets.FCN, dict(width=16, depth=3), 2000, 16, 2e-3, "synth"),
-    "unet": Recipe(nets.UNet, dict(width=16, depth=3), 2400, 16, 2e-3, "synth"),
+    "unet": Recipe(nets.UNet, dict(width=16, depth=3), 3000, 16, 2e-3, "synth"),
     "dilated": Recipe(nets.DilatedNet, dict(width=24, dilations=(1, 1, 2, 4, 8, 16, 1, 1)), 1600, 16, 2e-3,
                       "synth"),
 }

@@ -1,18 +1,23 @@
-"""Re-create the bundled network weights in data/weights/ from the phantom train split.
+"""Re-create the bundled network weights in data/weights/ with domain randomisation on phantom v2.
 
     python tools/make_pretrained.py [--only unet fcn ...] [--steps N | --steps-scale 0.5]
     python tools/make_pretrained.py --evaluate-only      # re-measure the bundled weights
+    MEDSEG_EDU_EXTRA_REAL=../shared/real_t2 python tools/make_pretrained.py --evaluate-only
+                                                         # ... also on more unlabelled real scans
 
 Every network is trained by medseg_edu.weights.train from its recipe
-(medseg_edu.weights.RECIPES: medseg_edu.train.fit on the phantom train split,
-validated on the val split, seeded, with a fixed step budget); the settings,
-the seconds taken and the validation Dice go into each weight's JSON sidecar,
-and from there into data/weights/TRAINING.md. Then the segmentation methods are
-evaluated in 3D with medseg_edu.showdown.run (Dice, volume error) on the test
-split and on 10 extra phantoms with MSD-like volumes and spacings, and the
-patch CNN's sliding-window inference is timed against the FCN; the results go
-into TRAINING.md too. Training took 46 minutes on 2 CPU cores shared with other jobs
-(load average 7-13; less on an idle machine), the evaluation about 6 minutes.
+(medseg_edu.weights.RECIPES: medseg_edu.train.fit on the domain-randomised slices
+of medseg_edu.data.synth - phantom-v2 scenes around the real expert gland shapes
+of data/msd_labels, rendered as T2 and with random contrasts, augmented on every
+batch - validated on held-out expert shapes in an unseen T2 style, seeded, with a
+fixed step budget); the settings, the seconds taken and the validation Dice go
+into each weight's JSON sidecar, and from there into data/weights/TRAINING.md.
+The first run renders the training bank (64 scenes, about 3 minutes; cached).
+Then the methods are evaluated in 3D with medseg_edu.showdown (Dice, volume
+error) on the phantom-v1 test split and 10 extra v1 phantoms, on phantom-v2
+cases built on the held-out shapes (v1 weights beside v2), and for plausibility
+on the real T2 scans (no labels), and the patch CNN's sliding-window inference
+is timed against the FCN; the results go into TRAINING.md too.
 """
 
 from __future__ import annotations
@@ -50,13 +55,20 @@ def write_record(evaluation: str | None = None) -> None:
         evaluation = path.read_text().split(EVALUATION, 1)[1]
     path.write_text(
         "# Bundled weights: how they were trained\n\n"
-        "Made by `make pretrained` (`tools/make_pretrained.py`) from the phantom train split "
-        "(40 cases), validated on the val split (10 cases), with `medseg_edu.train.fit` "
+        "Made by `make pretrained` (`tools/make_pretrained.py`) with `medseg_edu.train.fit` "
         "(Adam, loss `dice_ce_loss`, seed 0, a fixed step budget; the weights with the best "
-        "validation Dice are kept). The segmentation networks learn from 2D axial slices on "
+        "validation Dice are kept) on the domain-randomised training bank of `medseg_edu.data.synth`: "
+        "64 phantom-v2 scenes built on 26 of the 32 real MSD expert gland shapes, each rendered once "
+        "as a T2 scan and twice with random contrasts (SynthSeg-style Gaussian mixtures with "
+        "intensity sub-classes, random blur, bias, gamma, noise), normalised and resampled exactly "
+        "like a real scan, and augmented on every batch (`randomise_batch`: flips, rotation, "
+        "scaling, elastic deformation, field-of-view shift, gamma, bias, blur, noise, rare "
+        "inversion). Validation: 12 scenes on the 6 held-out shapes in a noisier, more biased T2 "
+        "style than any training image. The segmentation networks learn from 2D axial slices on "
         f"the {PIXEL_MM:g} mm, {GRID} x {GRID} network grid; the patch CNN from 60,000 33 x 33 patches "
-        "(`PatchDataset`: half centred on gland pixels, a quarter on the background near "
-        "the border). CPU, torch " + torch.__version__ + ". *val Dice* is the gland Dice pooled "
+        "of the same bank (`PatchDataset`: half centred on gland pixels, a quarter on the background near "
+        "the border). The v1 weights (phantom v1 only, flips) are kept in `v1/` with their own "
+        "TRAINING.md. CPU, torch " + torch.__version__ + ". *val Dice* is the gland Dice pooled "
         "over all val slices; for the patch CNN it is the Dice of the centre-pixel "
         "predictions on 6,000 val patches, which over-represent the border - not comparable "
         "with the others. Times depend on the machine and on what else runs on it (the "
@@ -133,7 +145,84 @@ def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
                  f"slice: {min(t_patch) / min(t_fcn):.0f}x slower. Patch CNN gland Dice on these slices "
                  f"{dice(probs >= 0.5, truth):.3f}.\n")
     print(lines[-1], flush=True)
+    lines += held_out_v2(names)
+    lines += real_scans(names)
     return "\n".join(lines)
+
+
+def held_out_v2(names, n=8) -> list[str]:
+    """Dice / volume error of v1 and v2 weights on phantom-v2 cases built on held-out expert shapes."""
+    import numpy as np
+
+    from medseg_edu import showdown
+    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
+    from medseg_edu.data.pelvis import prostate_phantom_v2
+
+    cases = [prostate_phantom_v2(70000 + i, held_out=True, spacing=None) for i in range(n)]
+    models = {f"{name} v1": weights.load(name, version=1) for name in names}
+    rows = showdown.evaluate_on_labelled(cases, names, models=models)
+    lines = [f"\n\n### Phantom v2 on held-out expert shapes ({', '.join(HELD_OUT_SHAPES)})\n\n"
+             f"{n} phantom-v2 cases (seeds 70000-{70000 + n - 1}, `prostate_phantom_v2(seed, held_out=True, "
+             "spacing=None)`: shapes never trained on, random spacing and field of view, endorectal coil in "
+             "some), v1 weights (phantom v1 only) against the bundled v2 weights (domain randomisation).\n",
+             "| method | weights | mean Dice | min Dice | median abs. volume error | max abs. volume error |",
+             "|---|---|---|---|---|---|"]
+    for name in names:
+        for label in (f"{name} v1", name):
+            own = [r for r in rows if r["method"] == label]
+            d = np.array([r["dice"] for r in own])
+            e = np.abs([r["volume_error_percent"] for r in own])
+            lines.append(f"| {name} | {'v1' if label.endswith('v1') else 'v2'} | {d.mean():.3f} | {d.min():.3f} "
+                         f"| {np.median(e):.1f} % | {e.max():.1f} % |")
+            print(lines[-1], flush=True)
+    return lines
+
+
+def real_scans(names) -> list[str]:
+    """Plausibility of each network's mask on real T2 scans (no labels: no Dice can be given)."""
+    import glob
+    import warnings
+
+    import numpy as np
+
+    from medseg_edu.data import REAL_SCANS, real_scan
+    from medseg_edu.io import load_volume
+    from medseg_edu.methods import get
+    from medseg_edu.methods.quality import quality_report
+    from medseg_edu.volumetry import volume_ml
+
+    scans = [(name, real_scan(name)) for name in REAL_SCANS]
+    extra = os.environ.get("MEDSEG_EDU_EXTRA_REAL")  # e.g. a folder of more unlabelled real T2 NIfTI files
+    if extra:
+        bundled = {f"{n}".lower() for n in REAL_SCANS}
+        for path in sorted(glob.glob(os.path.join(extra, "*.nii*"))):
+            if not any(b in Path(path).name.lower() for b in bundled):
+                scans.append((Path(path).name.split("_")[1], load_volume(path)))
+    lines = [f"\n\n### Real T2 scans (no expert labels)\n\n{len(scans)} real axial T2 scans (TCIA "
+             "Prostate-3T / PROSTATEx; the first three are bundled in data/real/). Without an expert label no "
+             "Dice exists; what can be checked is plausibility: pieces of the raw mask (share outside the "
+             "largest), the main piece's volume, its 3D solidity, its distance from the left-right midline of "
+             "the field of view, and the quality warnings.\n",
+             "| scan | method | weights | pieces (raw mask) | volume | solidity | midline offset | warnings |",
+             "|---|---|---|---|---|---|---|---|"]
+    for scan_name, vol in scans:
+        image, spacing = np.asarray(vol.array, np.float32), vol.spacing
+        for name in names:
+            for version in (1, 2):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    mask, report = get(name).segment(image, spacing, model=weights.load(name, version=version),
+                                                     return_report=True)
+                raw = report["pieces"] if "pieces" in report else None
+                centre = np.argwhere(mask).mean(0) if mask.any() else np.full(3, np.nan)
+                offset = abs(centre[0] - (image.shape[0] - 1) / 2) * spacing[0]
+                solidity = report["compactness"].value if "compactness" in report else float("nan")
+                problems = "; ".join(c.name for c in report.problems) or "none"
+                lines.append(f"| {scan_name} | {name} | v{version} | {raw.message if raw else '-'} "
+                             f"| {volume_ml(mask, spacing):.1f} mL "
+                             f"| {solidity:.2f} | {offset:.1f} mm | {problems} |")
+                print(lines[-1], flush=True)
+    return lines
 
 
 def main() -> None:

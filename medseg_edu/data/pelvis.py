@@ -40,7 +40,7 @@ TISSUES_V2 = {
     "air": 0, "pz": 1, "tz": 2, "fat": 3, "septum": 4, "muscle": 5, "cortex": 6, "marrow": 7,
     "urine": 8, "bladder_wall": 9, "rectal_wall": 10, "rectal_gas": 11, "rectal_content": 12,
     "seminal_vesicle": 13, "capsule": 14, "venous_plexus": 15, "urethra": 16, "stroma": 17,
-    "lesion": 18, "nerve_bundle": 19, "coil": 20, "skin": 21, "vessel": 22,
+    "lesion": 18, "nerve_bundle": 19, "coil": 20, "skin": 21, "vessel": 22, "nodule": 23,
 }
 
 # Typical T2 signal relative to fat (= 1), from looking at real 3 T scans, and its case-to-case spread.
@@ -51,9 +51,11 @@ _T2 = {
     "rectal_content": (0.55, 0.20), "seminal_vesicle": (1.05, 0.15), "capsule": (0.22, 0.05),
     "venous_plexus": (1.05, 0.15), "urethra": (0.70, 0.15), "stroma": (0.22, 0.04), "lesion": (0.35, 0.06),
     "nerve_bundle": (0.45, 0.15), "coil": (0.04, 0.02), "skin": (0.45, 0.10), "vessel": (0.15, 0.10),
+    "nodule": (0.65, 0.25),
 }
 # Texture: (amplitude, correlation length in mm) of multiplicative variation inside each tissue.
-_TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "pz": (0.12, 1.5),
+_TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "pz": (0.18, 1.5),
+            "nodule": (0.25, 3.0),
             "tz": (0.30, 6.0), "rectal_content": (0.45, 3.0), "seminal_vesicle": (0.25, 1.5),
             "venous_plexus": (0.30, 1.5), "urine": (0.03, 6.0)}
 
@@ -253,23 +255,34 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
 
     # Around the gland: fat rim, venous plexus in front, neurovascular bundles behind, capsule.
     dist_out = ndimage.distance_transform_edt(~gland, sampling=spacing)
-    near = (dist_out > 0) & (dist_out < rng.uniform(3, 6)) & ~np.isin(tissue, [T["rectal_wall"], T["coil"],
+    near = (dist_out > 0) & (dist_out < rng.uniform(0.5, 6)) & ~np.isin(tissue, [T["rectal_wall"], T["coil"],
                                                                                 T["urine"], T["bladder_wall"]])
     paint(T["fat"], near)
-    plexus = near & (dist_out > 1.5) & (y > centre[1]) & (texture_field(shape, spacing, 2.5, rng) > 0.3)
+    plexus = (dist_out > 1.5) & (dist_out < rng.uniform(4, 7)) & (y > centre[1]) \
+        & (texture_field(shape, spacing, 2.5, rng) > 0.3) & np.isin(tissue, [T["fat"], T["septum"], T["muscle"]])
     paint(T["venous_plexus"], plexus)
     for side in (-1, 1):
         nvb = _ellipse(x, y, (cx + side * half_w * 0.75, back + 2), (2.5, 2.5)) < 1.0
         paint(T["nerve_bundle"], nvb & (z < top) & (z > bottom) & ~gland)
         vessel = _ellipse(x, y, (cx + side * half_w * 0.9, back + 4), (1.5, 1.5)) < 1.0
         paint(T["vessel"], vessel & (z < top) & (z > bottom) & ~gland)
-    paint(T["capsule"], (dist_out > 0) & (dist_out < max(1.0, 1.01 * min(spacing[:2]))))  # >= one voxel thick
+    capsule_mm = max(rng.uniform(0.8, 2.2), 1.01 * min(spacing[:2]))  # at least one voxel thick
+    paint(T["capsule"], (dist_out > 0) & (dist_out < capsule_mm))
 
     # The gland itself: zones, a nodular TZ, dark anterior stroma, urethra, sometimes a lesion.
     tissue[labels == 1] = T["pz"]
     tissue[labels == 2] = T["tz"]
     dist_in = ndimage.distance_transform_edt(gland, sampling=spacing)
     paint(T["stroma"], gland & (dist_in < rng.uniform(2, 5)) & (y > front - rng.uniform(5, 9)))
+    # Benign prostatic hyperplasia: round nodules of differing signal, each with a dark rim, in the TZ.
+    tz_voxels = np.argwhere(labels == 2)
+    n_nodules = int(np.clip(rng.poisson(target / 12.0), 0, 14)) if len(tz_voxels) else 0
+    for _ in range(n_nodules):
+        p = tz_voxels[rng.integers(len(tz_voxels))]
+        radius = rng.uniform(2.5, 4.0 + 5.0 * min(target / 80.0, 1.0))
+        r = _ellipsoid(x, y, z, [a[i] for a, i in zip(axes, p)], radius * rng.uniform(0.8, 1.2, 3))
+        paint(T["stroma"], (r < 1.0) & (labels == 2))
+        paint(T["nodule"], (r < 1.0 - 0.8 / radius) & (labels == 2))
     gx = np.argwhere(gland).mean(0)
     ux, uy = axes[0][int(round(gx[0]))], axes[1][int(round(gx[1]))] + rng.uniform(0, 4)
     paint(T["urethra"], (_ellipse(x, y, (ux, uy), (2.0, 2.0)) < 1.0) & gland)
@@ -289,7 +302,7 @@ def _zones(tissue):
     T = TISSUES_V2
     labels = np.zeros(tissue.shape, np.uint8)
     labels[np.isin(tissue, [T["pz"], T["lesion"]])] = 1
-    labels[np.isin(tissue, [T["tz"], T["urethra"], T["stroma"]])] = 2
+    labels[np.isin(tissue, [T["tz"], T["urethra"], T["stroma"], T["nodule"]])] = 2
     return labels
 
 

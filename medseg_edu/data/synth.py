@@ -35,7 +35,7 @@ from .prep import GRID, PIXEL_MM, normalise, to_grid
 from .render import bias_field
 
 #: Bump when scenes, renderers or the split change, so cached banks are rebuilt.
-SYNTH_VERSION = 1
+SYNTH_VERSION = 2
 #: (first seed, scenes, random renderings per scene, expert shapes) of each bank.
 BANKS = {"train": (500000, 64, 2, TRAIN_SHAPES), "val": (600000, 12, 0, HELD_OUT_SHAPES)}
 
