@@ -99,3 +99,12 @@ def test_randomise_batch_moves_image_and_mask_together():
         assert abs(float(inside - outside)) > 0.3
     labels = torch.ones(8, dtype=torch.long)  # patch labels: geometry is skipped
     assert torch.equal(synth.randomise_batch(image, labels)[1], labels)
+
+
+def test_a_global_threshold_still_fails_on_phantom_v2():
+    """The classic lesson of notebook 01 holds on the realistic phantom too (measured 0.13-0.22)."""
+    from medseg_edu.methods import threshold
+    from medseg_edu.metrics import dice
+
+    case = prostate_phantom_v2(90000, held_out=True, spacing=(0.75, 0.75, 3.6), shape=(240, 240, 22))
+    assert dice(threshold.segment(case.image, case.spacing), case.gland) < 0.5
