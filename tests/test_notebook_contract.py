@@ -22,7 +22,7 @@ NB_PARAMS = [pytest.param(p, id=p.name) for p in NOTEBOOKS] or [
 
 MAX_FILE_BYTES = 3 * 1024 * 1024
 MAX_PNG_BYTES = 250 * 1024
-LAST_NUMBER = 9
+LAST_NUMBER = 10  # notebook 10 (real scans) closes the collection: no next-notebook link
 
 
 def load(path: Path):
@@ -122,11 +122,14 @@ def test_notebook_00_says_not_for_clinical_use():
     assert "not for clinical use" in markdown(nb).lower()
 
 
-def test_notebooks_are_numbered_00_to_09_without_gaps():
+def test_notebooks_are_numbered_00_to_last_without_gaps():
     if not NOTEBOOKS:
         pytest.skip("no notebooks yet")
     numbers = [int(p.name[:2]) for p in NOTEBOOKS]
     assert numbers == list(range(len(numbers))), f"notebook numbers {numbers} have gaps or repeats"
+    assert numbers[-1] == LAST_NUMBER, (
+        f"the last notebook is {numbers[-1]:02d} but LAST_NUMBER is {LAST_NUMBER}: update LAST_NUMBER "
+        "(notebooks before it must link to their successor)")
 
 
 # ---------------------------------------------------------------------------

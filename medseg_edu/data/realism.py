@@ -37,7 +37,7 @@ __all__ = ["AppearanceHistograms", "HistogramDistance", "appearance_histograms",
 #: Bin edges of the normalised intensity (0 = 1st, 1 = 99th percentile of the volume).
 INTENSITY_EDGES = np.linspace(-0.1, 1.3, 57)
 #: Bin edges of the in-plane gradient magnitude, in normalised intensity per mm.
-GRADIENT_EDGES = np.linspace(0.0, 0.3, 61)
+GRADIENT_EDGES = np.linspace(0.0, 0.6, 61)
 #: A grid pixel is body when its normalised intensity is above this (air is near 0).
 BODY_THRESHOLD = 0.08
 
