@@ -33,7 +33,7 @@ from scipy import ndimage
 from .._checks import as_spacing
 from .case import Case
 from .gland_shapes import HELD_OUT_SHAPES, SHAPE_IDS, place_gland, rotation
-from .noise import rician_noise, smooth_noise
+from .noise import rician_noise
 
 #: Tissue codes of phantom v2. 1 and 2 are the zones, so ``tissue`` restricted to them is the label map.
 TISSUES_V2 = {
@@ -402,17 +402,11 @@ def prostate_phantom_v2(seed, *, volume_ml=None, spacing=(0.625, 0.625, 3.6), sh
 
     Parameters
     ----------
-    seed : int
-        Same seed, identical case.
-    volume_ml : float, optional
-        Whole-gland volume (mL) on this grid, matched within 1 %; default drawn
-        from the MSD Task05 distribution.
+    seed, volume_ml, shape, coil
+        As for :func:`pelvic_scene` (same seed, identical case).
     spacing : 3 floats or None
-        Voxel size in mm; ``None`` draws one (0.5-0.75 mm pixels, 3-4.5 mm slices).
-    shape : 3 ints, optional
-        Grid size; default a 160-240 mm field of view.
-    coil : bool, optional
-        Endorectal coil (default: drawn, one case in five).
+        Voxel size in mm (default the commonest MSD spacing); ``None`` draws one as
+        :func:`pelvic_scene` does.
     held_out : bool
         Use only the expert shapes no bundled network was trained on
         (:data:`~medseg_edu.data.gland_shapes.HELD_OUT_SHAPES`).
