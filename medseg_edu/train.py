@@ -104,7 +104,7 @@ class History:
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.2), dpi=80)
+            _, ax = plt.subplots(figsize=(8.5, 3.8))
         ax.clear()
         if self.losses:
             ax.plot(self.steps, self.losses, color="tab:blue", lw=0.8, alpha=0.35)
@@ -199,7 +199,7 @@ class _LivePlot:
             import matplotlib.pyplot as plt
             from IPython.display import display
 
-            self.fig, self.ax = plt.subplots(figsize=(6, 3.2), dpi=80)
+            self.fig, self.ax = plt.subplots(figsize=(8.5, 3.8))
             plt.close(self.fig)  # shown only through the display handle below
             self.handle = display(self.fig, display_id=True)
 

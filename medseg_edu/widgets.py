@@ -11,7 +11,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .viz import best_slice, show_slice
+from .viz import SINGLE_SLICE_INCHES, best_slice, show_slice
 
 
 def explorer(draw, controls, *, caption=True):
@@ -70,7 +70,7 @@ def slice_viewer(image, mask=None, *, spacing=None, title=None, mask_name="truth
         controls["outline"] = widgets.Checkbox(value=True, description=f"show {mask_name}")
 
     def draw(k, outline=False):
-        fig, ax = plt.subplots(figsize=(4.2, 4.2))
+        fig, ax = plt.subplots(figsize=(SINGLE_SLICE_INCHES, SINGLE_SLICE_INCHES))
         where = f" (z = {k * spacing[2]:.1f} mm)" if spacing is not None else ""
         show_slice(image, k, ax=ax, spacing=spacing,
                    contours={mask_name: mask} if (mask is not None and outline) else None,
