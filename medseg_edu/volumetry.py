@@ -25,6 +25,8 @@ __all__ = [
     "psa_density",
     "bland_altman",
     "volume_error_percent",
+    "flip_margin_percent",
+    "difference_sd",
     "longest_diameter_mm",
     "short_axis_mm",
     "recist_response",
@@ -200,6 +202,71 @@ def psa_density(psa_ng_ml, volume_ml):
     if np.any(vol <= 0) or not np.all(np.isfinite(vol)):
         raise ValueError(f"volume_ml must be finite and > 0 mL, got {volume_ml!r}")
     return _scalar_or_array(psa / vol)
+
+
+def flip_margin_percent(psa_ng_ml, volume_ml, cutoff: float = 0.15):
+    """Volume error (%) that would put a patient's PSA density exactly on the cut-off.
+
+    Parameters
+    ----------
+    psa_ng_ml : float or array_like
+        Serum PSA in ng/mL (>= 0).
+    volume_ml : float or array_like
+        The patient's (true) prostate volume in mL (> 0).
+    cutoff : float
+        PSA-density cut-off in ng/mL/cc (> 0); 0.15 by default.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``100 * (psa / cutoff / volume - 1)``: the signed error, in percent of
+        ``volume_ml``, of a volume measurement that lands on the cut-off. A
+        method whose error reaches past it (in that direction) changes the
+        patient's class; -10 means a volume 10 % too small is enough.
+
+    Examples
+    --------
+    >>> round(flip_margin_percent(6.0, 50.0), 6)   # density 0.12: a volume 20 % too small gives 0.15
+    -20.0
+    """
+    if not cutoff > 0:
+        raise ValueError(f"cutoff must be > 0 ng/mL/cc, got {cutoff!r}")
+    psa = _numbers(psa_ng_ml, "psa_ng_ml")
+    vol = _numbers(volume_ml, "volume_ml")
+    psa_density(psa, vol)                       # the same input checks (PSA >= 0, volume > 0)
+    return _scalar_or_array(100.0 * (psa / cutoff / vol - 1.0))
+
+
+def difference_sd(rescan_sd, n_baseline: int = 1, n_followup: int = 1) -> float:
+    """Standard deviation of a change measured between two sets of rescans.
+
+    Parameters
+    ----------
+    rescan_sd : float
+        Standard deviation of one measurement (e.g. in % of the volume), >= 0.
+    n_baseline, n_followup : int
+        Number of independent scans averaged at each visit (>= 1).
+
+    Returns
+    -------
+    float
+        ``rescan_sd * sqrt(1 / n_baseline + 1 / n_followup)``, in the unit of
+        ``rescan_sd``: sqrt(2) x SD for one scan against one scan, and
+        SD x sqrt(1 + 1/n) for one follow-up scan against the mean of ``n``
+        baseline scans.
+
+    Examples
+    --------
+    >>> round(difference_sd(1.0, 1, 1), 4)
+    1.4142
+    >>> round(difference_sd(1.0, n_baseline=8), 4)
+    1.0607
+    """
+    if not (np.isfinite(rescan_sd) and rescan_sd >= 0):
+        raise ValueError(f"rescan_sd must be finite and >= 0, got {rescan_sd!r}")
+    if int(n_baseline) != n_baseline or int(n_followup) != n_followup or min(n_baseline, n_followup) < 1:
+        raise ValueError(f"n_baseline and n_followup must be whole numbers >= 1, got {n_baseline!r}, {n_followup!r}")
+    return float(rescan_sd * np.sqrt(1.0 / n_baseline + 1.0 / n_followup))
 
 
 def volume_error_percent(reference_ml, measured_ml):
