@@ -15,6 +15,9 @@ from .msd import (MSD_PROSTATE_MD5, MSD_PROSTATE_URL, DatasetUnavailableError, f
 from .render import TISSUES, render_mr
 from .split import PhantomSplit, prostate_split
 from .real import REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder, real_scan
+from .lesions import (LESION_SHAPES, NODE_CATEGORIES, Finding, GrowthCase, growth_series, lesion, lymph_node,
+                      node_category, phantom_with_findings, volume_response)
+from .readers import Reader, ReaderEllipsoid, reader_panel
 
 _LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid", "CaseSlices"}
 
@@ -24,7 +27,10 @@ __all__ = ["Brain", "DatasetUnavailableError", "MSD_PROSTATE_MD5", "MSD_PROSTATE
            "cached_arrays",
            "from_grid", "msd_like_spacing", "msd_like_volume_ml", "normalise", "prostate_phantom",
            "prostate_split", "render_mr", "to_grid", *sorted(_LAZY),
-           "REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan"]
+           "REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan",
+           "LESION_SHAPES", "NODE_CATEGORIES", "Finding", "GrowthCase", "growth_series", "lesion", "lymph_node",
+           "node_category", "phantom_with_findings", "volume_response", "Reader", "ReaderEllipsoid",
+           "reader_panel"]
 
 
 def __getattr__(name):
