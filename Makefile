@@ -7,6 +7,10 @@
 #   make bench       method showdown + notebook profile -> benchmarks/RESULTS.md
 #   make pretrained  re-train the bundled network weights in data/weights/
 #   make e2e         drive the widgets in a real (headless) browser
+#   make classroom   a real JupyterHub on 127.0.0.1, LEARNERS=4 simulated learners run 00, 01, 06 at once
+#   make classroom-smoke  the same with one learner and notebook 00 (about 2 min)
+#   make book        the executed notebooks as a static Jupyter Book in build/book/, checked in a browser
+#   make book-smoke  the book of notebooks 00 and 01, checked in a browser (about 1 min)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -22,7 +26,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export MPLBACKEND ?= module://matplotlib_inline.backend_inline
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: lab test unit nbval test-portable test-other-cpus test-accelerator-budget run execute bench pretrained e2e venv clean
+.PHONY: lab test unit nbval test-portable test-other-cpus test-accelerator-budget run execute bench pretrained e2e classroom classroom-smoke book book-smoke venv clean
 
 venv: $(STAMP)
 
@@ -83,6 +87,40 @@ pretrained: $(STAMP)
 
 e2e: $(STAMP)
 	bash tools/e2e.sh
+
+# A class on JupyterHub, measured here (tools/classroom.py; deploy/ has the real recipes).
+LEARNERS      ?= 4
+CHP_VERSION   := 5.3.0
+CLASSROOM_DIR := build/classroom
+CLASSROOM_STAMP := $(CLASSROOM_DIR)/.installed
+
+$(CLASSROOM_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(PIP) install --quiet -c constraints.txt -e ".[classroom]"
+	mkdir -p $(CLASSROOM_DIR)/node
+	npm install --silent --no-audit --no-fund --prefix $(CLASSROOM_DIR)/node configurable-http-proxy@$(CHP_VERSION)
+	touch $@
+
+classroom: $(CLASSROOM_STAMP)
+	$(PY) tools/classroom.py --learners $(LEARNERS)
+
+classroom-smoke: $(CLASSROOM_STAMP)
+	$(PY) tools/classroom.py --learners 1 --notebooks 00 --time-limit 300 --report $(CLASSROOM_DIR)/smoke.json
+
+# The book is built in its own venv (Jupyter Book pins its Sphinx stack); the browser check
+# uses the project's venv with Playwright and Debian's chromium, as make e2e does.
+BOOK_VENV  := build/venvs/book
+BOOK_STAMP := $(BOOK_VENV)/.installed
+
+$(BOOK_STAMP): $(STAMP) pyproject.toml constraints.txt
+	test -x $(BOOK_VENV)/bin/python || $(PYTHON) -m venv $(BOOK_VENV)
+	$(BOOK_VENV)/bin/pip install --quiet -c constraints.txt $$($(PY) tools/book.py --requirements)
+	touch $@
+
+book: $(STAMP) $(BOOK_STAMP)
+	bash tools/book.sh
+
+book-smoke: $(STAMP) $(BOOK_STAMP)
+	bash tools/book.sh --notebooks 00 01
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
