@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import numpy as np
 import pytest
 
@@ -90,3 +93,50 @@ def test_evolution_and_examined_pixels():
     assert single.sum() == 2 and single[10, 11] and single[0, 59]
     with pytest.raises(ValueError, match="radius"):
         snake.examined_pixels(snakes, image.shape, radius=-1)
+
+
+# ---------------------------------------------------------------------------
+# Never an empty mask (issue 13 item 5)
+# ---------------------------------------------------------------------------
+#: Test-split cases on which the snake once returned an empty mask (3010, 3011: no slice near the middle
+#: closed) and the one with its lowest Dice otherwise (3002); all 20 take minutes on 2 cores, so the
+#: unit test runs these; tools/bench.py --methods snake runs all 20.
+HARD_TEST_CASES = (10, 11, 2)
+
+
+@pytest.mark.parametrize("index", HARD_TEST_CASES)
+def test_never_empty_on_the_hardest_test_phantoms(index):
+    from medseg_edu.data import prostate_split
+
+    c = prostate_split("test")[index]
+    expect_fallback = index in (10, 11)
+    with pytest.warns(UserWarning, match="nearest") if expect_fallback else _no_warning():
+        mask, report = snake.segment(c.image, c.spacing, return_report=True)
+    assert mask.any(), f"{c.name}: empty mask"
+    assert _dice(mask, c.labels > 0) > 0.05
+    assert (report.fallback == "nearest closed slice") == expect_fallback, report
+    assert set(report.kept_slices) <= set(report.closed_slices)
+
+
+def test_no_fallback_when_the_middle_closes(case):
+    mask, report = snake.segment(case.image, case.spacing, return_report=True)
+    assert report.ok and report.fallback is None and report.message() == ""
+    assert report.start_slice in range(case.image.shape[2]) and report.kept_slices
+
+
+def test_a_featureless_volume_falls_back_to_the_starting_region_with_a_warning():
+    image = np.random.default_rng(0).normal(100.0, 1.0, (96, 96, 6)).astype(np.float32)
+    with pytest.warns(UserWarning, match="starting region"):
+        mask, report = snake.segment(image, (1.0, 1.0, 3.0), return_report=True)
+    assert report.fallback == "starting region" and not report.closed_slices
+    assert mask[:, :, 3].any() and mask.sum() == mask[:, :, 3].sum()   # only the middle slice
+    area_mm2 = mask[:, :, 3].sum() * 1.0
+    assert abs(area_mm2 - np.pi * 8.0 ** 2) < 0.25 * np.pi * 8.0 ** 2   # the 8 mm starting disc
+
+
+@contextlib.contextmanager
+def _no_warning():
+    """Turn a UserWarning into an error: no fallback expected."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        yield

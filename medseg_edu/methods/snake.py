@@ -20,6 +20,9 @@ Entry point, like every method::
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 from skimage.morphology import black_tophat, disk
@@ -229,8 +232,54 @@ def stopping_image(slice2d, pixel_mm, *, line_mm=2.5, sigma_mm=0.6, alpha=20.0, 
     return ndimage.minimum_filter(g, 2 * thicken + 1) if thicken > 0 else g
 
 
+#: What :func:`segment` fell back to when the run through the middle slice held no closed slice.
+FALLBACKS = (None, "nearest closed slice", "starting region")
+
+
+@dataclass
+class SnakeReport:
+    """How :func:`segment` reached its mask (``segment(..., return_report=True)``).
+
+    Attributes
+    ----------
+    closed_slices : tuple of int
+        Slices whose contour closed inside the box (stopped at a capsule).
+    kept_slices : tuple of int
+        Slices kept as gland (before bridging gaps).
+    start_slice : int
+        The slice the search for gland slices started from.
+    fallback : str or None
+        ``None`` when the run through the middle (or the learner's largest
+        ``init`` slice) closed; ``"nearest closed slice"`` when it did not and
+        the search restarted from the closed slice nearest to it;
+        ``"starting region"`` when no slice closed at all and the mask is just
+        the starting region on the start slice - not a segmentation.
+    """
+
+    closed_slices: tuple
+    kept_slices: tuple
+    start_slice: int
+    fallback: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no fallback was needed."""
+        return self.fallback is None
+
+    def message(self) -> str:
+        """One sentence for a warning, or "" when no fallback was needed."""
+        if self.fallback == "nearest closed slice":
+            return (f"snake: no contour closed near slice {self.start_slice}; the mask is the run of closed "
+                    f"slices nearest to it ({len(self.kept_slices)} slice(s): {list(self.kept_slices)}), "
+                    "probably only part of the gland")
+        if self.fallback == "starting region":
+            return (f"snake: no contour closed on any slice (it leaked through the capsule everywhere); "
+                    f"the mask is only the starting region on slice {self.start_slice} - not a segmentation")
+        return ""
+
+
 def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm=1.25, half_width_mm=45.0,
-            threshold=0.5, smoothing=3, alpha=20.0, sigma_mm=0.6, max_gap=2):
+            threshold=0.5, smoothing=3, alpha=20.0, sigma_mm=0.6, max_gap=2, return_report=False):
     """Segment the gland with a morphological geodesic active contour on every axial slice.
 
     How it works (no truth is used):
@@ -252,6 +301,11 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
        slices are kept in one run through the middle slice; runs of up to
        ``max_gap`` rejected slices inside it (a contour that leaked through a
        gap in the capsule) are bridged with the overlap of their neighbours.
+       **Fallbacks, never an empty mask**: when that run holds no closed
+       slice, the search restarts from the closed slice nearest the middle;
+       when no slice closed at all, the mask is the starting region on the
+       middle slice. Either way a ``UserWarning`` says so and the report's
+       ``fallback`` names it.
     5. The mask is resampled back to the image grid.
 
     Parameters
@@ -283,10 +337,15 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
         Gaussian pre-smoothing of each slice before the top-hat, mm.
     max_gap : int
         Longest run of leaked slices bridged inside the gland.
+    return_report : bool
+        Also return a :class:`SnakeReport` (closed and kept slices, fallback).
 
     Returns
     -------
     np.ndarray of bool, the image's shape
+        Never empty (see the fallbacks in step 4).
+    SnakeReport
+        Only with ``return_report=True``.
     """
     image, spacing, init = _check_segment_inputs(image, spacing, init, iterations, radius_mm, pixel_mm,
                                                  half_width_mm)
@@ -312,12 +371,25 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
                                               smoothing=smoothing, threshold=threshold, alpha=alpha,
                                               sigma_mm=sigma_mm)
 
-    # 4. one run of closed slices through the middle, bridging short gaps
-    keep = _gland_run(closed, k0, max_gap)
+    # 4. one run of closed slices through the middle, bridging short gaps; fallbacks so it is never empty
+    keep, fallback, k_start = _gland_run(closed, k0, max_gap), None, k0
+    if not keep.any() and closed.any():
+        fallback = "nearest closed slice"
+        k0 = int(np.flatnonzero(closed)[np.argmin(np.abs(np.flatnonzero(closed) - k0))])
+        keep = _gland_run(closed, k0, max_gap)
+    elif not keep.any():
+        fallback = "starting region"
+    report = SnakeReport(tuple(int(k) for k in np.flatnonzero(closed)), tuple(int(k) for k in np.flatnonzero(keep)),
+                         int(k_start), fallback)
     _bridge_or_clear(out, keep)
+    if fallback == "starting region":
+        out[:, :, k0] = starts[:, :, k0]
+    if fallback is not None:
+        warnings.warn(report.message(), UserWarning, stacklevel=2)
 
     # 5. back to the image grid
-    return _to_image_grid(out, image.shape, box, crop.shape)
+    mask = _to_image_grid(out, image.shape, box, crop.shape)
+    return (mask, report) if return_report else mask
 
 
 def _check_segment_inputs(image, spacing, init, iterations, radius_mm, pixel_mm, half_width_mm):
