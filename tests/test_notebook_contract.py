@@ -22,7 +22,7 @@ NB_PARAMS = [pytest.param(p, id=p.name) for p in NOTEBOOKS] or [
 
 MAX_FILE_BYTES = 3 * 1024 * 1024
 MAX_PNG_BYTES = 250 * 1024
-LAST_NUMBER = 10  # notebook 10 (real scans) closes the collection: no next-notebook link
+LAST_NUMBER = 11  # notebook 11 (lesions and nodes) closes the collection: no next-notebook link
 
 
 def load(path: Path):

@@ -444,11 +444,13 @@ def phantom_with_findings(seed, lesions=(), nodes=(), *, spacing=_DEFAULT_SPACIN
     """A prostate phantom (v1) with lesions in its zones and lymph nodes at the pelvic side walls.
 
     Each lesion is centred on a voxel deep inside its zone (PZ or TZ) and
-    clipped to the gland; each node is put in the fat beside the gland,
-    alternately left and right. Lesions and nodes are painted with the
-    appearance model's intermediate-signal ``"lesion"`` tissue (dark against
-    the bright PZ and the fat) and the phantom is rendered again. The zone
-    labels are unchanged (a lesion stays part of its zone).
+    clipped to the gland. Each node is put in the fat beside the gland, on the
+    slice where the gland is largest, alternately left and right; the third
+    and fourth node go 22 mm in front of the first two, the fifth and sixth
+    22 mm behind them. Lesions and nodes are painted with the appearance
+    model's intermediate-signal ``"lesion"`` tissue (dark against the bright
+    PZ and the fat) and the phantom is rendered again. The zone labels are
+    unchanged (a lesion stays part of its zone).
 
     Parameters
     ----------
@@ -493,9 +495,10 @@ def phantom_with_findings(seed, lesions=(), nodes=(), *, spacing=_DEFAULT_SPACIN
         edge = xs[0] if side < 0 else xs[-1]
         offset = (12.0 + finding.mask.shape[0] * spacing[0] / 2.0) / spacing[0]
         cx = int(round(edge + side * offset))
-        cy = int(round(ys.mean() + (index // 2) * 14.0 / spacing[1]))
-        cz = int(np.clip(k + (index // 2) * (1 if index % 4 < 2 else -1), 0, gland.shape[2] - 1))
-        mask = _paste(gland.shape, finding.mask, (cx, cy, cz)) & ~gland
+        row = index // 2   # further nodes on a side go 22 mm forwards, then backwards, ...
+        dy = 22.0 * ((row + 1) // 2) * (1 if row % 2 else -1)
+        cy = int(round(ys.mean() + dy / spacing[1]))
+        mask = _paste(gland.shape, finding.mask, (cx, cy, k)) & ~gland
         tissue[mask] = TISSUES["lesion"]
         placed.append(replace(finding, mask=mask))
     image = render_mr(tissue, spacing, seed=seed + 7919, noise=noise, bias=bias)
