@@ -48,3 +48,28 @@ def _majority_vote(majority_vote):
                                      "use 'more than half' (>), not '>='")
             raise ExerciseFailed(f"with {n} masks, a voxel is in when MORE than half of them say so")
     return "three atlases of five agreeing is enough; two of four is not."
+
+
+@exercise("03.ncc")
+def _ncc(ncc):
+    from ..methods.registration import ncc as reference
+
+    rng = np.random.default_rng(31)
+    for shape in ((7,), (5, 6), (4, 5, 3), (9, 9)):
+        a = rng.random(shape) + 0.5
+        b = 0.6 * a + rng.normal(0.0, 0.2, shape) + 1.5       # related to a, on another brightness scale
+        for x, y in ((a, b), (a, 3.0 * a + 2.0), (a, -a), (b, rng.random(shape))):
+            got, expected = float(ncc(x, y)), reference(x, y)
+            if not np.isclose(got, expected, atol=1e-6):
+                cosine = float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+                if np.isclose(got, cosine, atol=1e-6):
+                    raise ExerciseFailed("subtract each image's mean first: without it a brightness offset "
+                                         "(the coil's bias field) changes the score")
+                if abs(got) > 1 + 1e-6:
+                    raise ExerciseFailed(f"an NCC lies in [-1, 1], you gave {got:.3f}: divide by the product "
+                                         "of the two standard deviations (square roots of the sums of squares)")
+                raise ExerciseFailed(f"for images of shape {shape} the NCC should be {expected:.4f}, "
+                                     f"you gave {got:.4f}")
+    a = rng.random((6, 6))
+    return (f"ncc(a, 3a + 2) = {reference(a, 3 * a + 2):.2f}: gain and offset do not matter, only the "
+            "pattern; registration.ncc_loss is 1 minus this, box by box.")

@@ -7,29 +7,30 @@ import numpy as np
 from . import ExerciseFailed, exercise
 
 
-def _reference_patch(image, row, col, size):
-    half = size // 2
-    padded = np.pad(image, half)
-    return padded[row:row + size, col:col + size]
-
-
 @exercise("04.extract_patch")
 def _extract_patch(extract_patch):
-    rng = np.random.default_rng(4)
-    image = rng.random((20, 24)).astype(np.float32) + 1.0  # no zeros inside: padding is visible
-    for row, col, size in ((10, 12, 5), (0, 0, 7), (19, 23, 7), (3, 20, 9), (5, 5, 1)):
-        got = np.asarray(extract_patch(image, row, col, size))
-        expected = _reference_patch(image, row, col, size)
-        if got.shape != expected.shape:
-            raise ExerciseFailed(f"a patch of size {size} around ({row}, {col}) should have shape "
-                                 f"{expected.shape}, yours has {got.shape} (pad the image first, so "
-                                 "patches at the edge keep their full size)")
-        if got[size // 2, size // 2] != image[row, col]:
-            raise ExerciseFailed(f"the centre of your patch around ({row}, {col}) is not pixel "
-                                 f"image[{row}, {col}]: check the offset after padding")
-        if not np.allclose(got, expected):
-            raise ExerciseFailed(f"the patch around ({row}, {col}), size {size}, differs from the "
-                                 "expected one: outside the image the patch should hold zeros")
+    from ..methods.patch_cnn import extract_patch as reference
+
+    rng = np.random.default_rng(44)
+    for rows, cols in ((20, 24), (9, 9), (31, 17)):
+        image = (rng.random((rows, cols)) + 1.0).astype(np.float32)  # no zeros inside: padding is visible
+        centres = [(rows // 2, cols // 2), (0, 0), (rows - 1, cols - 1), tuple(rng.integers(0, (rows, cols)))]
+        for (row, col), size in zip(centres * 2, (5, 7, 9, 3, 1, 11, 7, 5)):
+            row, col = int(row), int(col)
+            got = np.asarray(extract_patch(image, row, col, size))
+            expected = reference(image, row, col, size)
+            if got.shape != expected.shape:
+                raise ExerciseFailed(f"a patch of size {size} around ({row}, {col}) should have shape "
+                                     f"{expected.shape}, yours has {got.shape} (pad the image first, so patches at the "
+                                     "edge keep their full size; in the padded image the patch starts at "
+                                     "row, col - not row - half)")
+            if got[size // 2, size // 2] != image[row, col]:
+                raise ExerciseFailed(f"the centre of your patch around ({row}, {col}) is not pixel "
+                                     f"image[{row}, {col}]: padding by `half` moves pixel (r, c) to "
+                                     "(r + half, c + half) - check the offset")
+            if not np.allclose(got, expected):
+                raise ExerciseFailed(f"the patch around ({row}, {col}), size {size}, differs from the "
+                                     "expected one: outside the image the patch should hold zeros")
     return "every pixel, even in a corner, gets a full-size patch centred on it."
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import deep
 
 
@@ -43,3 +45,42 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
     return deep.segment_with("patch_cnn", image, spacing, model=model, threshold=threshold,
                              largest_component=largest_component, batch_size=batch_size, device=device,
                              quality=quality, return_report=return_report)
+
+
+def extract_patch(image, row, col, size):
+    """The ``size x size`` patch centred on ``image[row, col]``, zero-padded at the border.
+
+    What the patch CNN sees for one pixel (notebook 04): every pixel, even in a
+    corner, gets a full patch, the part outside the image filled with zeros.
+
+    Parameters
+    ----------
+    image : np.ndarray, (rows, columns)
+    row, col : int
+        The centre pixel, inside the image.
+    size : int
+        Odd patch side in pixels (33 on the 1.25 mm grid: 41 mm).
+
+    Returns
+    -------
+    np.ndarray, (size, size)
+        A copy; ``patch[size // 2, size // 2] == image[row, col]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> extract_patch(np.arange(1, 10).reshape(3, 3), 0, 0, 3)
+    array([[0, 0, 0],
+           [0, 1, 2],
+           [0, 4, 5]])
+    """
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"extract_patch needs a 2D image, got shape {image.shape}")
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be a positive odd number of pixels, got {size}")
+    if not (0 <= row < image.shape[0] and 0 <= col < image.shape[1]):
+        raise ValueError(f"centre ({row}, {col}) is outside the image of shape {image.shape}")
+    half = size // 2
+    padded = np.pad(image, half)  # pixel (r, c) of the image is (r + half, c + half) here
+    return padded[row:row + size, col:col + size].copy()

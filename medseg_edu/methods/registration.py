@@ -180,6 +180,41 @@ def ncc_loss(fixed, warped, weight, window=7):
     return 1.0 - (ncc * weight).sum() / weight.sum().clamp_min(1.0)
 
 
+def ncc(a, b):
+    """Normalised cross-correlation of two images (one window), in [-1, 1].
+
+    The covariance of the two images divided by the product of their standard
+    deviations: ``sum((a - mean a)(b - mean b)) / sqrt(sum((a - mean a)^2) sum((b - mean b)^2))``.
+    Subtracting the means makes it blind to a brightness offset and dividing by
+    the spreads blind to a contrast gain, so ``ncc(a, 3 * a + 2) == 1``.
+    :func:`ncc_loss` computes this in every small box of the image (local NCC).
+
+    Parameters
+    ----------
+    a, b : array_like, same shape
+        Intensities (any unit, any number of dimensions).
+
+    Returns
+    -------
+    float
+        1 for images equal up to gain and offset, -1 for inverted ones, 0 for a
+        constant image (no spread to correlate).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(12.0).reshape(3, 4)
+    >>> round(ncc(a, 3 * a + 2), 6), round(ncc(a, -a), 6)
+    (1.0, -1.0)
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"ncc needs two images of the same shape, got {a.shape} and {b.shape}")
+    da, db = a - a.mean(), b - b.mean()
+    spread = np.sqrt((da * da).sum() * (db * db).sum())
+    return float((da * db).sum() / spread) if spread > 0 else 0.0
+
+
 def mse_loss(fixed, warped, weight):
     """Mean squared intensity difference over the points where ``weight`` is 1."""
     return (((fixed - warped) ** 2) * weight).sum() / weight.sum().clamp_min(1.0)
@@ -271,7 +306,11 @@ def register_deformable(fixed, moving, affine, weight=None, *, control_mm=12.0, 
 
     The displacement lives on a coarse control grid (a point every
     ``control_mm`` mm) and is upsampled trilinearly to the common grid, so it
-    cannot bend sharply; a penalty on its finite differences keeps it smooth.
+    cannot bend sharply; a penalty on its first differences keeps it smooth.
+    That penalty is the *membrane* (first-order, diffusion) regulariser: it
+    charges any change of the displacement between neighbours, a uniform
+    stretch included. (The *bending energy* of thin-plate splines charges
+    second derivatives instead and leaves affine displacements free.)
 
     Parameters
     ----------
@@ -287,8 +326,8 @@ def register_deformable(fixed, moving, affine, weight=None, *, control_mm=12.0, 
     lr : float
         Adam learning rate (grid units).
     smoothness : float
-        Weight of the bending penalty (sum of squared differences of
-        neighbouring control displacements, in mm^2 per control point).
+        Weight of the membrane penalty (mean squared first differences of
+        neighbouring control displacements, in mm^2).
     grid_mm : float
         Spacing of the (unpooled) grid in mm, to size the control grid.
 
@@ -314,8 +353,8 @@ def register_deformable(fixed, moving, affine, weight=None, *, control_mm=12.0, 
         warped = sample(moving, grid)
         valid = (weight * sample(ones, grid)).detach()
         mm = disp * half_mm
-        bending = sum(((mm.diff(dim=k)) ** 2).mean() for k in (2, 3, 4))
-        loss = ncc_loss(fixed, warped, valid, window=5) + smoothness * 1e-3 * bending
+        membrane = sum(((mm.diff(dim=k)) ** 2).mean() for k in (2, 3, 4))   # first differences
+        loss = ncc_loss(fixed, warped, valid, window=5) + smoothness * 1e-3 * membrane
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
