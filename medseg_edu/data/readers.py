@@ -39,7 +39,10 @@ def _corners_mm(slice_mask, spacing_xy):
     """The corners (mm) of the foreground pixels of one slice that matter for widths (hull points)."""
     from scipy.spatial import ConvexHull, QhullError
 
-    ij = np.argwhere(slice_mask)
+    from scipy import ndimage
+
+    edge = slice_mask & ~ndimage.binary_erosion(slice_mask)   # inner pixels cannot be on the hull
+    ij = np.argwhere(edge)
     corners = np.concatenate([ij + d for d in ((-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5))])
     points = np.unique(corners, axis=0) * np.asarray(spacing_xy, float)
     try:
@@ -61,6 +64,25 @@ def _longest(points):
     widths = np.ptp(points @ np.stack([np.cos(t), np.sin(t)]), axis=0)
     best = int(np.argmax(widths))
     return float(widths[best]), float(_ANGLES_DEG[best])
+
+
+def _fingerprint(mask, spacing) -> int:
+    """A checksum of a mask and its spacing: the same mask gives the same reader's numbers."""
+    return zlib.crc32(np.packbits(mask).tobytes() + repr((mask.shape, spacing)).encode())
+
+
+_OUTLINES: dict = {}   # fingerprint -> (outlines, longest) of every slice; readers share the geometry
+
+
+def _slice_outlines(mask, spacing, present):
+    """Hull points and (longest width, its angle) of every slice holding the mask (cached)."""
+    key = _fingerprint(mask, spacing)
+    if key not in _OUTLINES:
+        outlines = {k: _corners_mm(mask[:, :, k], spacing[:2]) for k in present}
+        if len(_OUTLINES) > 256:
+            _OUTLINES.clear()
+        _OUTLINES[key] = outlines, {k: _longest(outlines[k]) for k in present}
+    return _OUTLINES[key]
 
 
 @dataclass(frozen=True)
@@ -114,8 +136,7 @@ class Reader:
 
     # ---------------------------------------------------------------- helpers
     def _rng(self, mask, spacing, session, what):
-        fingerprint = zlib.crc32(np.packbits(mask).tobytes() + repr((mask.shape, spacing)).encode())
-        return np.random.default_rng([int(self.seed), int(session), what, fingerprint])
+        return np.random.default_rng([int(self.seed), int(session), what, _fingerprint(mask, spacing)])
 
     def _read(self, true_extent_mm, rng):
         """Two calliper ends placed with this reader's bias and jitter, rounded."""
@@ -144,8 +165,7 @@ class Reader:
         if not present:
             return None
         rng = self._rng(m, sp, session, what)
-        outlines = {k: _corners_mm(m[:, :, k], sp[:2]) for k in present}
-        longest = {k: _longest(outlines[k]) for k in present}
+        outlines, longest = _slice_outlines(m, sp, present)
         best = max(present, key=lambda k: longest[k][0])   # the slice where it looks largest
         k = self._choose_slice(best, present, rng)
         angle = longest[k][1] + self.angle_sd_deg * rng.standard_normal()
@@ -190,7 +210,7 @@ class Reader:
         rng = self._rng(m, sp, session, 2)
         best = int(np.argmax(m.sum(axis=(0, 1))))
         k = self._choose_slice(best, present, rng)
-        outline = _corners_mm(m[:, :, k], sp[:2])
+        outline = _slice_outlines(m, sp, present)[0][k]
         transverse = self._read(_width_mm(outline, self.angle_sd_deg * rng.standard_normal()), rng)
         ap = self._read(_width_mm(outline, 90.0 + self.angle_sd_deg * rng.standard_normal()), rng)
         cc_true = (present[-1] - present[0] + 1) * sp[2]
