@@ -140,3 +140,21 @@ def _no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         yield
+
+
+def test_external_force_is_what_active_contour_follows():
+    """One step of scikit-image's snake without internal forces moves each point along +external_force."""
+    from scipy import ndimage
+    from skimage.segmentation import active_contour
+
+    rows, cols = np.mgrid[:80, :80]
+    image = ndimage.gaussian_filter(((rows - 40) ** 2 + (cols - 40) ** 2 < 15 ** 2).astype(float), 2)
+    force_rows, force_cols = snake.external_force(image, w_line=0.3, w_edge=1.0)
+    start = snake.circle((40, 40), 20, 40)
+    moved = active_contour(image, start, alpha=0, beta=0, gamma=1.0, w_line=0.3, w_edge=1.0, max_num_iter=1,
+                           boundary_condition="periodic") - start
+    r, c = np.rint(start).astype(int).T
+    for axis, force in enumerate((force_rows[r, c], force_cols[r, c])):
+        assert np.corrcoef(moved[:, axis], np.tanh(force))[0, 1] > 0.95
+    with pytest.raises(ValueError, match="2D"):
+        snake.external_force(np.zeros((4, 4, 4)))

@@ -84,3 +84,35 @@ def _dice(dice):
     if not np.isclose(dice(a, a), 1.0) or not np.isclose(dice(a, ~a), 0.0):
         raise ExerciseFailed("identical masks must give 1.0 and disjoint masks 0.0")
     return "Dice = 2|A∩B| / (|A| + |B|): 1 is perfect overlap, 0 none."
+
+
+def _fresh_mixtures():
+    """Two-class intensity images (seeded): different shapes, class sizes, means and spreads."""
+    rng = np.random.default_rng(2024)
+    for shape, share, (m0, m1), (s0, s1) in (((48, 64), 0.3, (200, 600), (50, 80)),
+                                             ((30, 30, 8), 0.12, (300, 520), (40, 40)),
+                                             ((100, 37), 0.6, (50, 900), (120, 60))):
+        object_ = rng.random(shape) < share
+        yield np.where(object_, rng.normal(m1, s1, shape), rng.normal(m0, s0, shape)).astype(np.float32)
+
+
+@exercise("01.otsu_threshold")
+def _otsu_threshold(otsu_threshold):
+    for image in _fresh_mixtures():
+        for nbins in (256, 64):
+            got = otsu_threshold(image.copy(), nbins)
+            if got is None:
+                raise ExerciseFailed("your function returned None; return the threshold (one number)")
+            got = float(np.asarray(got).ravel()[0]) if np.size(got) == 1 else None
+            if got is None:
+                raise ExerciseFailed("return one number, the threshold (not the whole variance curve)")
+            expected = float(threshold_otsu(image, nbins=nbins))
+            bin_width = (float(image.max()) - float(image.min())) / nbins
+            if abs(got - expected) > 1.01 * bin_width:
+                where = "near the end of the intensity range" if min(got - image.min(), image.max() - got) \
+                    < 0.15 * (image.max() - image.min()) else "away from the valley"
+                raise ExerciseFailed(
+                    f"on a fresh {image.shape} image with {nbins} bins threshold_otsu gives {expected:.1f}, you "
+                    f"gave {got:.1f} ({where}). For every candidate bin, weight the squared difference of the "
+                    "two class means by both class probabilities: w0 * w1 * (mu0 - mu1)**2, and keep the argmax")
+    return "the between-class variance, maximised over the histogram bins: Otsu (1979), as scikit-image does it."

@@ -54,3 +54,43 @@ def _percent_examined(percent_examined):
                                  "clip them to the slice, mark a (2 radius + 1)-pixel square round each, count "
                                  "each pixel once)")
     return "a pixel counts once, however often the snake came back to it."
+
+
+def _fresh_slices():
+    """Smooth random slices of several shapes (seeded), scaled to 0-1 like the snake's input."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(13)
+    for shape in ((40, 56), (64, 64), (33, 47)):
+        image = ndimage.gaussian_filter(rng.normal(size=shape), 2.5)
+        yield (image - image.min()) / (image.max() - image.min())
+
+
+@exercise("02.external_force")
+def _external_force(external_force):
+    from ..methods.snake import external_force as reference
+
+    for image, (w_line, w_edge) in zip(_fresh_slices(), ((0.0, 1.0), (0.4, 1.0), (-0.5, 0.7))):
+        got = external_force(image.copy(), w_line, w_edge)
+        if got is None:
+            raise ExerciseFailed("your function returned None; return (force_rows, force_cols)")
+        got = np.asarray(got, dtype=float)
+        if got.shape != (2,) + image.shape:
+            raise ExerciseFailed(f"return two arrays of the image's shape {image.shape} (force along rows, "
+                                 f"along columns), e.g. np.gradient(potential); got shape {got.shape}")
+        expected = np.asarray(reference(image, w_line=w_line, w_edge=w_edge))
+        scale = np.abs(expected).max()
+        close = lambda a, b: np.allclose(a, b, atol=1e-6 * scale + 1e-12, rtol=1e-5)  # noqa: E731
+        if close(got, expected):
+            continue
+        if close(got, -expected):
+            raise ExerciseFailed("your force points the wrong way: scikit-image's snake climbs "
+                                 "P = w_line*I + w_edge*|Sobel(I)| (it minimises E_image = -P), so the force is "
+                                 "+grad P; -grad P would drag it to dark pixels and weak edges")
+        if close(got[::-1], expected):
+            raise ExerciseFailed("rows and columns are swapped: return (force along rows, force along columns), "
+                                 "the order np.gradient gives for an image indexed [row, col]")
+        raise ExerciseFailed(f"with w_line={w_line}, w_edge={w_edge} on a {image.shape} slice your force differs "
+                             "from the gradient of w_line*I + w_edge*sobel(I) (use skimage.filters.sobel for the "
+                             "edge map, then np.gradient of the weighted sum)")
+    return "that is the pull every snake point feels; active_contour follows it, held back by alpha and beta."

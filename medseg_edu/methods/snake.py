@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from skimage.filters import sobel
 from skimage.morphology import black_tophat, disk
 from skimage.segmentation import active_contour, morphological_geodesic_active_contour
 
@@ -95,11 +96,14 @@ def active_contour_2d(slice2d, init_xy, *, alpha=0.015, beta=10.0, gamma=0.001, 
     beta : float
         Rigidity: resistance to bending (keeps the contour smooth).
     gamma : float
-        Time step of the explicit update (larger = bigger moves per iteration).
+        Viscosity of the update: each iteration solves
+        ``(A + gamma I) x_new = gamma x + f(x)``, so a point moves by about
+        ``f / gamma`` (larger gamma = smaller moves; scikit-image also caps a
+        move at one pixel).
     w_line : float
-        Attraction to brightness (negative: to dark lines).
+        Attraction to brightness (negative: to dark lines); see :func:`external_force`.
     w_edge : float
-        Attraction to edges (image gradient).
+        Attraction to edges (Sobel gradient magnitude).
     max_num_iter : int
         Iterations to run.
     sigma : float
@@ -118,6 +122,38 @@ def active_contour_2d(slice2d, init_xy, *, alpha=0.015, beta=10.0, gamma=0.001, 
         raise ValueError(f"gamma (the time step) must be > 0, got {gamma!r}")
     return _run(_prepare_slice(slice2d, sigma), init_xy, int(max_num_iter), alpha=alpha, beta=beta, gamma=gamma,
                 w_line=w_line, w_edge=w_edge)
+
+
+def external_force(image, *, w_line=0.0, w_edge=1.0):
+    """The image force that pulls a snake: the gradient of ``P = w_line * I + w_edge * |Sobel(I)|``.
+
+    scikit-image's :func:`~skimage.segmentation.active_contour` moves every
+    point *up* this potential, i.e. it minimises the image energy
+    ``E_image = -P``: a positive ``w_line`` attracts to bright pixels, a
+    negative one to dark pixels, and a positive ``w_edge`` to strong edges.
+    (Kass, Witkin & Terzopoulos 1988 write the same edge term as
+    ``-|grad I|^2``; scikit-image uses the Sobel magnitude, not squared.)
+    scikit-image interpolates ``P`` with a quadratic spline before
+    differentiating; central differences, as here, agree with it away from
+    the slice's border.
+
+    Parameters
+    ----------
+    image : np.ndarray, (rows, cols)
+        The prepared slice (scaled to 0-1 and smoothed, as the snake sees it).
+    w_line, w_edge : float
+        Weights of the intensity and edge terms.
+
+    Returns
+    -------
+    (np.ndarray, np.ndarray)
+        Force along rows and along columns, per pixel (units of ``P`` per
+        pixel), the image's shape each.
+    """
+    image = _check_slice(image)
+    potential = w_line * image + w_edge * sobel(image)
+    force_rows, force_cols = np.gradient(potential)
+    return force_rows, force_cols
 
 
 def _run(image, snake, n_iter, *, alpha=0.015, beta=10.0, gamma=0.001, w_line=0.0, w_edge=1.0):
