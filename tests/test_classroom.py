@@ -151,3 +151,26 @@ def test_run_is_bounded(classroom):
     assert classroom.TIME_LIMIT_S <= 20 * 60
     assert 0 < classroom.REQUEST_TIMEOUT_S <= 60
     assert classroom.CELL_TIMEOUT_S < classroom.TIME_LIMIT_S
+
+
+def test_z2jh_values_use_the_charts_keys_and_open_notebook_00():
+    """deploy/z2jh-values.yaml: keys of the Zero to JupyterHub chart, sizes set, nbgitpuller to 00."""
+    from urllib.parse import parse_qs, unquote
+
+    import yaml
+
+    values = yaml.safe_load((ROOT / "deploy" / "z2jh-values.yaml").read_text())
+    assert set(values) <= {"hub", "proxy", "singleuser", "cull", "prePuller", "scheduling", "ingress"}
+    single = values["singleuser"]
+    assert set(single) <= {"image", "memory", "cpu", "extraEnv", "storage", "startTimeout", "defaultUrl",
+                           "lifecycleHooks", "profileList"}
+    assert set(single["image"]) <= {"name", "tag", "pullPolicy"}
+    assert set(single["memory"]) == set(single["cpu"]) == {"guarantee", "limit"}
+    assert single["extraEnv"]["OMP_NUM_THREADS"] == str(single["cpu"]["limit"])
+    assert values["cull"]["enabled"] is True and values["cull"]["timeout"] > 0
+    url = single["defaultUrl"]
+    assert url.startswith("/git-pull?")
+    query = parse_qs(url.split("?", 1)[1])
+    opened = unquote(query["urlpath"][0])
+    assert opened.endswith("notebooks/00_start_here.ipynb")
+    assert (ROOT / "notebooks" / "00_start_here.ipynb").exists()
