@@ -1,4 +1,4 @@
-"""Checkers for notebook 06 (U-Net): the soft Dice and the shape of the bottleneck."""
+"""Checkers for notebook 06 (U-Net): a decoder step with its skip, the soft Dice, the bottleneck's shape."""
 
 from __future__ import annotations
 
@@ -69,3 +69,54 @@ def _bottleneck(bottleneck_shape):
                 f"{seen['shape'][0]} channels x {seen['shape'][1]} px; you said {got[0]} x {got[1]} "
                 "(each level doubles the channels and halves the side)")
     return "width x 2**depth channels on a (size / 2**depth)-pixel map: few pixels, many features."
+
+
+def _decoder_modules(channels, seed):
+    import torch
+
+    from ..nets import conv_block
+
+    torch.manual_seed(seed)
+    up = torch.nn.ConvTranspose2d(2 * channels, channels, 2, stride=2)
+    merge = conv_block(2 * channels, channels).eval()  # eval: BatchNorm uses its (fixed) statistics
+    for norm in merge:
+        if isinstance(norm, torch.nn.BatchNorm2d):  # non-trivial statistics, so every channel matters
+            norm.running_mean.uniform_(-0.2, 0.2)
+            norm.running_var.uniform_(0.5, 1.5)
+    return up, merge
+
+
+@exercise("06.decoder_step")
+def _decoder_step(decoder_step):
+    import torch
+
+    from ..methods.unet import decoder_step as reference
+
+    for seed, (n, channels, side) in enumerate(((2, 4, 16), (1, 8, 24), (3, 2, 10))):
+        up, merge = _decoder_modules(channels, seed)
+        generator = torch.Generator().manual_seed(100 + seed)
+        below = torch.randn(n, 2 * channels, side // 2, side // 2, generator=generator)
+        skip = torch.randn(n, channels, side, side, generator=generator)
+        with torch.no_grad():
+            expected = reference(below, skip, up, merge)
+            got = decoder_step(below.clone(), skip.clone(), up, merge)
+            if not isinstance(got, torch.Tensor):
+                raise ExerciseFailed(f"return a tensor; you returned {type(got).__name__}")
+            if tuple(got.shape) != tuple(expected.shape):
+                raise ExerciseFailed(
+                    f"from below {tuple(below.shape)} and skip {tuple(skip.shape)} the step should give "
+                    f"{tuple(expected.shape)} (the skip's size, C channels); you gave {tuple(got.shape)}")
+            other_skip = decoder_step(below.clone(), torch.randn(skip.shape, generator=generator), up, merge)
+            if torch.allclose(other_skip, got):
+                raise ExerciseFailed("your output does not change when the skip changes: the encoder's "
+                                     "map never reaches the decoder (concatenate it)")
+            if not torch.allclose(got, expected, rtol=1e-4, atol=1e-5):
+                swapped = merge(torch.cat([up(below), skip], dim=1))
+                hint = ""
+                if torch.allclose(got, swapped, rtol=1e-4, atol=1e-5):
+                    hint = (" (you put the upsampled map first: the merge's weights read the skip in the first "
+                            "C channels, torch.cat([skip, up(below)], dim=1), as in nets.UNet.forward)")
+                raise ExerciseFailed(f"with {channels} channels on a {side} x {side} map your output differs "
+                                     f"from the U-Net's decoder step{hint}")
+    return ("upsample, concatenate with the skip on the channel axis, convolve: the decoder now sees "
+            "'what' (from below) and 'where' (from the encoder) at once.")

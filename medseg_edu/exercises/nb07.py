@@ -1,6 +1,8 @@
-"""Checkers for notebook 07 (dilated CNN): receptive fields by hand."""
+"""Checkers for notebook 07 (dilated CNN): a dilated convolution written by hand, receptive fields by hand."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from . import ExerciseFailed, exercise, require_equal
 
@@ -48,3 +50,41 @@ def _rf_layers(rf_of_layers):
                 hint = " (after a stride-2 layer, one more pixel further on is `jump` input pixels away)"
             raise ExerciseFailed(f"{name} sees {expected} px; you returned {got!r}{hint}")
     return "pooling multiplies the jump, so every later layer's kernel reaches further."
+
+
+def _reference_dilated_conv(image, kernel, dilation):
+    """PyTorch's dilated convolution (a cross-correlation), zero-padded to keep the image's size."""
+    import torch
+    import torch.nn.functional as F
+
+    pad = dilation * (kernel.shape[0] // 2)
+    out = F.conv2d(torch.as_tensor(image, dtype=torch.float64)[None, None],
+                   torch.as_tensor(kernel, dtype=torch.float64)[None, None], padding=pad, dilation=dilation)
+    return out[0, 0].numpy()
+
+
+@exercise("07.dilated_conv")
+def _dilated_conv(dilated_conv2d):
+    rng = np.random.default_rng(7)
+    cases = [((9, 11), 3, 1), ((12, 10), 3, 2), ((16, 16), 3, 4), ((13, 17), 5, 2), ((8, 8), 3, 3)]
+    for shape, size, dilation in cases:
+        image, kernel = rng.normal(size=shape), rng.normal(size=(size, size))
+        expected = _reference_dilated_conv(image, kernel, dilation)
+        got = np.asarray(dilated_conv2d(image.copy(), kernel.copy(), dilation), dtype=float)
+        where = f"a {shape[0]} x {shape[1]} image, a {size} x {size} kernel, dilation {dilation}"
+        if got.shape != expected.shape:
+            hint = ""
+            if got.shape == (shape[0] + 2 * (size // 2) - dilation * (size - 1),
+                             shape[1] + 2 * (size // 2) - dilation * (size - 1)):
+                hint = (" (you padded by kernel // 2 as for an ordinary convolution: a dilated kernel spans "
+                        "dilation * (k - 1) + 1 pixels, so pad by dilation * (k // 2))")
+            raise ExerciseFailed(f"for {where} the output should keep the image's shape {expected.shape}; "
+                                 f"you returned {got.shape}{hint}")
+        if not np.allclose(got, expected, rtol=1e-6, atol=1e-8):
+            hint = ""
+            if np.allclose(got, _reference_dilated_conv(image, kernel[::-1, ::-1].copy(), dilation), atol=1e-8):
+                hint = " (you flipped the kernel: PyTorch's conv2d, like every CNN layer, does not)"
+            elif dilation > 1 and np.allclose(got, _reference_dilated_conv(image, kernel, 1), atol=1e-8):
+                hint = " (the taps must sit `dilation` pixels apart, not next to each other)"
+            raise ExerciseFailed(f"for {where} your output differs from torch.nn.functional.conv2d{hint}")
+    return "k x k weights, taps d pixels apart, zero padding d * (k // 2): the same size, a wider view."

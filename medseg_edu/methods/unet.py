@@ -20,3 +20,28 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
     return deep.segment_with("unet", image, spacing, model=model, threshold=threshold,
                              largest_component=largest_component, batch_size=batch_size, device=device,
                              quality=quality, tta=tta, return_report=return_report)
+
+
+def decoder_step(below, skip, up, merge):
+    """One level of the U-Net's expanding path, exactly as :class:`~medseg_edu.nets.UNet` runs it.
+
+    Parameters
+    ----------
+    below : torch.Tensor, (N, 2C, H/2, W/2)
+        The decoder's map from the level below (coarse: *what* is there).
+    skip : torch.Tensor, (N, C, H, W)
+        The encoder's map of this level, kept before pooling (fine: *where* it is).
+    up : torch.nn.Module
+        The learnt 2x upsampling, ``ConvTranspose2d(2C, C, 2, stride=2)``.
+    merge : torch.nn.Module
+        Two 3x3 convolutions from 2C to C channels (:func:`~medseg_edu.nets.conv_block`).
+
+    Returns
+    -------
+    torch.Tensor, (N, C, H, W)
+        ``merge(cat([skip, up(below)], channels))``: the skip's channels come first, the
+        order the merge block's weights were trained with.
+    """
+    import torch
+
+    return merge(torch.cat([skip, up(below)], dim=1))
