@@ -37,6 +37,7 @@ __all__ = [
     "receptive_field",
     "receptive_field_growth",
     "count_parameters",
+    "fuse_skip_scores",
 ]
 
 
@@ -339,3 +340,31 @@ def receptive_field_growth(model: nn.Module, input_size: int | None = None) -> l
     return [int(round(r)) for layer, r in steps
             if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d))
             and _pair(layer.kernel_size) > 1]
+
+
+def fuse_skip_scores(coarse: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    """One skip step of FCN-16s / FCN-8s (Long, Shelhamer & Darrell 2015).
+
+    The coarse class scores are upsampled 2x (bilinear) and *added* to class
+    scores computed from a finer encoder map (a 1 x 1 convolution of pool4 in
+    FCN-16s, then pool3 in FCN-8s), so the finer map can move the border.
+    The U-Net instead *concatenates* feature maps and convolves them.
+
+    Parameters
+    ----------
+    coarse : torch.Tensor, (N, n_classes, H, W)
+    skip : torch.Tensor, (N, n_classes, 2H, 2W)
+        Scores from the finer level, same classes.
+
+    Returns
+    -------
+    torch.Tensor, (N, n_classes, 2H, 2W)
+    """
+    if coarse.dim() != 4 or skip.dim() != 4:
+        raise ValueError(f"give (N, C, H, W) tensors, got {tuple(coarse.shape)} and {tuple(skip.shape)}")
+    n, c, h, w = coarse.shape
+    if tuple(skip.shape) != (n, c, 2 * h, 2 * w):
+        raise ValueError(f"skip scores must be (N, C, 2H, 2W) = {(n, c, 2 * h, 2 * w)} for coarse "
+                         f"{tuple(coarse.shape)}, got {tuple(skip.shape)}")
+    up = nn.functional.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)
+    return up + skip
