@@ -10,7 +10,7 @@
 #   make classroom   a real JupyterHub on 127.0.0.1, LEARNERS=4 simulated learners run 00, 01, 06 at once
 #   make classroom-smoke  the same with one learner and notebook 00 (about 2 min)
 #   make book        the executed notebooks as a static Jupyter Book in build/book/, checked in a browser
-#   make book-smoke  the book of notebooks 00 and 01, checked in a browser (about 1 min)
+#   make book-smoke  the book of notebooks 00 and 01, checked in a browser (about 3 min with its venv)
 
 PYTHON ?= python3
 VENV   ?= .venv
