@@ -154,7 +154,7 @@ def segment(image, spacing, *, atlases=None, n_atlases=5, deformable=True, selec
         Adam steps of the ranking affine (8 mm), the refining affine (4 mm)
         and the deformable step (4 mm).
     control_mm, smoothness : float
-        Deformable control-point spacing (mm) and bending weight.
+        Deformable control-point spacing (mm) and weight of the membrane (first-difference) penalty.
     focus_mm : float
         Width (sigma, mm) of the Gaussian that weights the similarity loss
         around the centre of the field of view (:func:`centre_weight`).
