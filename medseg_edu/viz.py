@@ -138,7 +138,8 @@ def show_slice(image, k=None, *, ax=None, spacing=None, masks=None, contours=Non
     if k is None and image.ndim == 3:
         first = next(iter({**masks, **contours}.values()), None)
         k = best_slice(first) if first is not None else image.shape[2] // 2
-    if ax is None:
+    own_figure = ax is None
+    if own_figure:
         _, ax = plt.subplots(figsize=(SINGLE_SLICE_INCHES, SINGLE_SLICE_INCHES))
     shown = axial(image, k)
     low, high = np.percentile(shown, [1, 99.5]) if shown.size else (0, 1)
@@ -169,6 +170,8 @@ def show_slice(image, k=None, *, ax=None, spacing=None, masks=None, contours=Non
         ax.legend(handles=handles, loc="upper right", fontsize=LEGEND_PT, framealpha=0.7)
     ax.set_title(title if title is not None else (f"axial slice {k}" if image.ndim == 3 else ""))
     ax.set_axis_off()
+    if own_figure:
+        ax.figure.tight_layout()  # the slice fills its figure, so it is stored about 750 px wide
     return ax
 
 

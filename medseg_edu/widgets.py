@@ -75,6 +75,7 @@ def slice_viewer(image, mask=None, *, spacing=None, title=None, mask_name="truth
         show_slice(image, k, ax=ax, spacing=spacing,
                    contours={mask_name: mask} if (mask is not None and outline) else None,
                    title=f"{title + ': ' if title else ''}slice {k}{where}")
+        fig.tight_layout()  # the slice fills the figure: about 750 px wide once stored
         plt.show()
 
     return explorer(draw, controls)
