@@ -1,4 +1,9 @@
-"""Volumes from masks, the ellipsoid formula, PSA density, Bland-Altman, RECIST diameters (layer 1).
+"""Volumes from masks, the ellipsoid formula, PSA density, Bland-Altman (layer 1).
+
+The one owner of "how big is it in mL": every volume in the package is
+:func:`volume_ml` (or :func:`voxel_volume_ml` times a count) and every
+ellipsoid estimate :func:`ellipsoid_formula_ml`. Diameters for tumours and
+lymph nodes (RECIST) live in :mod:`medseg_edu.recist`.
 
 Masks may be ``bool`` arrays or label maps (any value ``> 0`` counts, so a
 PZ/TZ label map gives the whole gland). Arrays are indexed ``(x, y, z)`` in
@@ -19,7 +24,10 @@ from ._checks import as_mask, as_spacing
 __all__ = [
     "EllipsoidDiameters",
     "BlandAltman",
+    "voxels_to_ml",
+    "voxel_volume_ml",
     "volume_ml",
+    "ellipsoid_formula_ml",
     "ellipsoid_diameters",
     "ellipsoid_volume_ml",
     "psa_density",
@@ -39,6 +47,30 @@ def _mask3d(mask, spacing, func: str):
         raise ValueError(f"{func} needs a 3D mask indexed (x, y, z), got shape {m.shape}")
     sp = as_spacing(spacing, 3, name="spacing", shape=m.shape)
     return m, sp
+
+
+def voxels_to_ml(n_voxels, spacing):
+    """Volume of ``n_voxels`` voxels in mL: count x voxel volume (mm^3) / 1000.
+
+    Parameters
+    ----------
+    n_voxels : int, float or array
+        Voxel count (a float for partial-volume sums).
+    spacing : sequence of float
+        Voxel size in mm, one value per axis (positive).
+
+    Examples
+    --------
+    >>> voxels_to_ml(1000, (0.5, 0.5, 4.0))
+    1.0
+    """
+    sp = as_spacing(spacing, np.size(spacing), name="spacing")
+    return n_voxels * float(np.prod(sp)) / 1000.0
+
+
+def voxel_volume_ml(spacing) -> float:
+    """Volume of one voxel in mL (:func:`voxels_to_ml` of 1)."""
+    return voxels_to_ml(1, spacing)
 
 
 def volume_ml(mask: np.ndarray, spacing) -> float:
@@ -64,7 +96,7 @@ def volume_ml(mask: np.ndarray, spacing) -> float:
     2.0
     """
     m, sp = _mask3d(mask, spacing, "volume_ml")
-    return int(np.count_nonzero(m)) * float(np.prod(sp)) / 1000.0
+    return voxels_to_ml(int(np.count_nonzero(m)), sp)
 
 
 @dataclass(frozen=True)
@@ -155,7 +187,29 @@ def ellipsoid_volume_ml(mask: np.ndarray, spacing) -> float:
     12.57
     """
     d = ellipsoid_diameters(mask, spacing)
-    return d.transverse_mm * d.ap_mm * d.cc_mm * np.pi / 6.0 / 1000.0
+    return ellipsoid_formula_ml(d.transverse_mm, d.ap_mm, d.cc_mm)
+
+
+def ellipsoid_formula_ml(transverse_mm, ap_mm, cc_mm):
+    """The radiologist's ellipsoid formula: ``T x AP x CC x pi / 6``, mm -> mL.
+
+    Parameters
+    ----------
+    transverse_mm, ap_mm, cc_mm : float or array
+        The three diameters in mm, however they were measured (a mask, a
+        reader's callipers).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Volume in mL.
+
+    Examples
+    --------
+    >>> round(ellipsoid_formula_ml(50, 35, 40), 1)
+    36.7
+    """
+    return transverse_mm * ap_mm * cc_mm * np.pi / 6.0 / 1000.0
 
 
 def _numbers(x, name: str) -> np.ndarray:
@@ -376,158 +430,5 @@ def bland_altman(reference, measured, percent: bool = False) -> BlandAltman:
     )
 
 
-# --------------------------------------------------------------------------- diameters (RECIST)
-
-def _slice_outline_mm(slice_mask, spacing_xy):
-    """Corners (mm) of every foreground pixel of one axial slice on its convex hull, (n, 2)."""
-    from scipy.spatial import ConvexHull, QhullError
-
-    ij = np.argwhere(slice_mask)
-    corners = np.concatenate([ij + offset for offset in ((-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5))])
-    points = np.unique(corners, axis=0) * np.asarray(spacing_xy, float)
-    try:
-        return points[ConvexHull(points).vertices]
-    except QhullError:  # fewer than three distinct points cannot form a hull
-        return points
-
-
-def _longest_chord(points):
-    """(length mm, unit direction) of the longest segment between two of ``points``."""
-    diff = points[:, None, :] - points[None, :, :]
-    dist = np.sqrt((diff ** 2).sum(-1))
-    i, j = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    length = float(dist[i, j])
-    return length, (diff[i, j] / length if length > 0 else np.array([1.0, 0.0]))
-
-
-def _axial_diameters(mask, spacing, func):
-    m, sp = _mask3d(mask, spacing, func)
-    best = (0.0, 0.0, -1)
-    for k in np.flatnonzero(m.any(axis=(0, 1))):
-        outline = _slice_outline_mm(m[:, :, k], sp[:2])
-        long_mm, direction = _longest_chord(outline)
-        if long_mm > best[0]:
-            across = outline @ np.array([-direction[1], direction[0]])
-            best = (long_mm, float(across.max() - across.min()), int(k))
-    return best
-
-
-def longest_diameter_mm(mask: np.ndarray, spacing) -> float:
-    """RECIST 1.1 measure of a lesion: its longest in-plane (axial) diameter on any slice, in mm.
-
-    On every axial slice ``mask[:, :, k]`` the outline is the convex hull of
-    the *corners* of the foreground pixels (so a pixel counts with its full
-    extent, ``spacing[0] x spacing[1]``), and the diameter is the largest
-    distance between two outline points - whatever the direction, so a
-    rotated lesion measures the same. The longest over all slices is returned.
-
-    Parameters
-    ----------
-    mask : numpy.ndarray
-        3D mask ``(x, y, z)`` (a single slice is ``(x, y, 1)``); bool or labels.
-    spacing : sequence of 3 float
-        Voxel size in mm (positive).
-
-    Returns
-    -------
-    float
-        Diameter in mm; ``0.0`` for an empty mask (a lesion that has gone).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> square = np.zeros((20, 20, 1), bool); square[5:15, 5:15] = True       # 10 x 10 pixels
-    >>> round(longest_diameter_mm(square, (0.5, 0.5, 3.0)), 2)               # 5 x 5 mm: the diagonal
-    7.07
-    """
-    return _axial_diameters(mask, spacing, "longest_diameter_mm")[0]
-
-
-def short_axis_mm(mask: np.ndarray, spacing) -> float:
-    """Short axis of a lymph node (RECIST 1.1), in mm: its extent perpendicular to the long axis.
-
-    Measured on the axial slice where :func:`longest_diameter_mm` is found:
-    the outline (convex hull of the pixel corners) is projected on the
-    direction perpendicular to the longest diameter, and the width of that
-    projection is returned - for a convex outline, the longest chord
-    perpendicular to the long axis. Normal pelvic nodes are < 10 mm, nodes of
-    15 mm and more count as pathological (RECIST 1.1).
-
-    Parameters
-    ----------
-    mask : numpy.ndarray
-        3D mask ``(x, y, z)``; bool or labels.
-    spacing : sequence of 3 float
-        Voxel size in mm (positive).
-
-    Returns
-    -------
-    float
-        Short axis in mm; ``0.0`` for an empty mask.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x, y = np.meshgrid(np.arange(-40, 41), np.arange(-40, 41), indexing="ij")
-    >>> node = ((x / 30) ** 2 + (y / 12) ** 2 <= 1)[:, :, None]   # 30 x 12 mm at 0.5 mm pixels
-    >>> print(f"{longest_diameter_mm(node, (0.5, 0.5, 3.0)):.1f} x {short_axis_mm(node, (0.5, 0.5, 3.0)):.1f} mm")
-    30.5 x 12.5 mm
-    """
-    return _axial_diameters(mask, spacing, "short_axis_mm")[1]
-
-
-RECIST_PR_DECREASE = 0.30    # partial response: at least 30 % below the baseline sum
-RECIST_PD_INCREASE = 0.20    # progression: at least 20 % above the smallest sum so far (nadir) ...
-RECIST_PD_ABSOLUTE_MM = 5.0  # ... and at least 5 mm more in absolute terms
-
-
-def recist_response(baseline_mm, followup_mm, nadir_mm=None) -> str:
-    """RECIST 1.1 response category from sums of target-lesion diameters (mm).
-
-    * ``"CR"`` complete response: the follow-up sum is 0;
-    * ``"PD"`` progressive disease: the sum grew by at least 20 % over the
-      nadir (the smallest sum so far, the baseline included) **and** by at
-      least 5 mm;
-    * ``"PR"`` partial response: the sum is at least 30 % below the baseline;
-    * ``"SD"`` stable disease: neither.
-
-    Progression is checked before partial response, so a sum that has grown
-    back from a deep nadir is PD even if it is still below the baseline.
-    (Non-target and new lesions, which RECIST also weighs, are not modelled.)
-
-    Parameters
-    ----------
-    baseline_mm, followup_mm : float
-        Sums of diameters (mm) at baseline and now, >= 0.
-    nadir_mm : float, optional
-        Smallest sum so far (mm), ``<= baseline_mm``; default the baseline.
-
-    Returns
-    -------
-    str
-        ``"CR"``, ``"PR"``, ``"SD"`` or ``"PD"``.
-
-    Examples
-    --------
-    >>> recist_response(50, 34), recist_response(50, 45), recist_response(50, 61), recist_response(50, 0)
-    ('PR', 'SD', 'PD', 'CR')
-    >>> recist_response(40, 36, nadir_mm=30), recist_response(40, 34, nadir_mm=30)
-    ('PD', 'SD')
-    """
-    values = {"baseline_mm": baseline_mm, "followup_mm": followup_mm,
-              "nadir_mm": baseline_mm if nadir_mm is None else nadir_mm}
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a sum of diameters in mm (a finite number >= 0), got {value!r}")
-    baseline, followup, nadir = (float(v) for v in values.values())
-    if nadir > baseline:
-        raise ValueError(f"nadir_mm ({nadir:g}) is the smallest sum so far, so it cannot exceed "
-                         f"baseline_mm ({baseline:g})")
-    if followup == 0:
-        return "CR"
-    if followup >= nadir * (1 + RECIST_PD_INCREASE) and followup - nadir >= RECIST_PD_ABSOLUTE_MM:
-        return "PD"
-    if followup <= baseline * (1 - RECIST_PR_DECREASE):
-        return "PR"
-    return "SD"
+# RECIST lives in :mod:`medseg_edu.recist`; its names stay importable from here.
+from .recist import longest_diameter_mm, recist_response, short_axis_mm  # noqa: E402

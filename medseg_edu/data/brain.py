@@ -25,6 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..io import Volume, load_volume
+from ..volumetry import voxel_volume_ml
 from .noise import rician_noise, smooth_fields
 
 __all__ = [
@@ -136,7 +137,7 @@ class Brain:
     @property
     def voxel_ml(self) -> float:
         """Volume of one voxel in mL."""
-        return float(np.prod(self.spacing)) / 1000.0
+        return voxel_volume_ml(self.spacing)
 
     @property
     def tissue(self) -> np.ndarray:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..volumetry import volume_ml
+
 
 @dataclass
 class Case:
@@ -50,7 +52,7 @@ class Case:
     @property
     def gland_volume_ml(self) -> float:
         """True whole-gland volume in mL (voxel count x voxel volume)."""
-        return float(np.count_nonzero(self.labels)) * float(np.prod(self.spacing)) / 1000.0
+        return volume_ml(self.labels, self.spacing)
 
     def __repr__(self) -> str:
         sp = " x ".join(f"{s:g}" for s in self.spacing)

@@ -2,7 +2,7 @@
 
 A :class:`Finding` is a boolean mask on a voxel grid with its spacing (mm); its
 true volume (voxel count x voxel volume, mL) and its RECIST diameters (longest
-axial diameter and short axis, mm, from :mod:`medseg_edu.volumetry`) are measured
+axial diameter and short axis, mm, from :mod:`medseg_edu.recist`) are measured
 from that mask, so they are exact for the grid the finding lives on.
 
 * :func:`lesion` draws a prostate lesion of a chosen volume and shape
@@ -25,11 +25,14 @@ from functools import cached_property
 import numpy as np
 from scipy import ndimage
 
-from .. import volumetry
+from .. import recist, volumetry
 from .._checks import as_spacing
 from .noise import smooth_noise
 from .phantom import _AnatomyMasks, prostate_phantom
 from .render import TISSUES, render_mr
+
+# The categories belong to :mod:`medseg_edu.recist`; kept importable from here for the notebooks.
+from ..recist import NODE_CATEGORIES, VOLUME_PD_INCREASE, VOLUME_PR_DECREASE, node_category, volume_response
 
 __all__ = ["LESION_SHAPES", "NODE_CATEGORIES", "VOLUME_PR_DECREASE", "VOLUME_PD_INCREASE", "Finding",
            "GrowthCase", "lesion", "lymph_node", "node_category", "volume_response", "growth_series",
@@ -37,14 +40,6 @@ __all__ = ["LESION_SHAPES", "NODE_CATEGORIES", "VOLUME_PR_DECREASE", "VOLUME_PD_
 
 #: Shapes :func:`lesion` can draw.
 LESION_SHAPES = ("spherical", "lobulated", "infiltrative")
-#: Short-axis classes of a lymph node (mm, [low, high)), RECIST 1.1: < 10 mm normal,
-#: 10-15 mm pathological but not measurable ("borderline"), >= 15 mm a measurable target.
-NODE_CATEGORIES = {"normal": (0.0, 10.0), "borderline": (10.0, 15.0), "enlarged": (15.0, np.inf)}
-#: Volume changes a sphere shows at the RECIST diameter thresholds: a 30 % fall in diameter is a
-#: 1 - 0.7^3 = 65.7 % fall in volume, a 20 % rise a 1.2^3 - 1 = 72.8 % rise.
-VOLUME_PR_DECREASE = 1.0 - 0.7 ** 3
-VOLUME_PD_INCREASE = 1.2 ** 3 - 1.0
-
 _DEFAULT_SPACING = (0.625, 0.625, 3.6)
 
 
@@ -85,13 +80,13 @@ class Finding:
 
     @cached_property
     def longest_diameter_mm(self) -> float:
-        """RECIST longest axial diameter (mm), :func:`medseg_edu.volumetry.longest_diameter_mm`."""
-        return volumetry.longest_diameter_mm(self.mask, self.spacing)
+        """RECIST longest axial diameter (mm), :func:`medseg_edu.recist.longest_diameter_mm`."""
+        return recist.longest_diameter_mm(self.mask, self.spacing)
 
     @cached_property
     def short_axis_mm(self) -> float:
-        """Short axis (mm) perpendicular to the longest diameter, :func:`medseg_edu.volumetry.short_axis_mm`."""
-        return volumetry.short_axis_mm(self.mask, self.spacing)
+        """Short axis (mm): the longest chord perpendicular to the longest diameter, :func:`medseg_edu.recist.short_axis_mm`."""
+        return recist.short_axis_mm(self.mask, self.spacing)
 
     @property
     def sphere_diameter_mm(self) -> float:
@@ -204,7 +199,7 @@ def lesion(volume_ml, shape="spherical", *, zone="pz", spacing=_DEFAULT_SPACING,
         level = np.sqrt((u / axes[0]) ** 2 + (v / axes[1]) ** 2 + (z / axes[2]) ** 2) / radius
         level = level - 0.3 * smooth_noise(grid_shape, spacing, 0.9 * radius, rng)
     level = np.broadcast_to(level, grid_shape)
-    count = max(1, int(round(volume_ml * 1000.0 / float(np.prod(spacing)))))
+    count = max(1, int(round(volume_ml / volumetry.voxel_volume_ml(spacing))))
     if count >= level.size:
         raise ValueError("the lesion does not fit its box; use a finer spacing or a smaller volume")
     flat = np.sort(level.ravel())
@@ -234,7 +229,7 @@ def lymph_node(short_axis_mm, *, long_axis_mm=None, spacing=_DEFAULT_SPACING, se
     Normal nodes are bean-shaped (long / short 1.3-1.8), enlarged ones rounder
     (1.0-1.3) unless ``long_axis_mm`` is given. The measured
     :attr:`Finding.short_axis_mm` is within about a pixel of the request (the
-    pixel corners count, see :func:`medseg_edu.volumetry.short_axis_mm`).
+    pixel corners count, see :func:`medseg_edu.recist.short_axis_mm`).
 
     Parameters
     ----------
@@ -282,59 +277,6 @@ def lymph_node(short_axis_mm, *, long_axis_mm=None, spacing=_DEFAULT_SPACING, se
     return replace(node, name=f"{node_category(node.short_axis_mm)} node")
 
 
-def node_category(short_axis_mm) -> str:
-    """Class of a lymph node by its short axis (RECIST 1.1): "normal", "borderline" or "enlarged".
-
-    < 10 mm normal; 10 to < 15 mm "borderline" (pathological, but not a
-    measurable target); >= 15 mm "enlarged" (a measurable target).
-
-    Examples
-    --------
-    >>> node_category(8.0), node_category(12.0), node_category(15.0)
-    ('normal', 'borderline', 'enlarged')
-    """
-    if not np.isfinite(short_axis_mm) or short_axis_mm < 0:
-        raise ValueError(f"short_axis_mm must be a length in mm >= 0, got {short_axis_mm!r}")
-    for name, (low, high) in NODE_CATEGORIES.items():
-        if low <= short_axis_mm < high:
-            return name
-    raise AssertionError("unreachable")  # the categories cover [0, inf)
-
-
-def volume_response(baseline_ml, followup_ml) -> str:
-    """Response category from volumes, with the thresholds a sphere shows at the RECIST ones.
-
-    ``"CR"`` when the follow-up volume is 0; ``"PD"`` when it grew by at least
-    :data:`VOLUME_PD_INCREASE` (72.8 %, a 20 % larger diameter); ``"PR"`` when it fell
-    by at least :data:`VOLUME_PR_DECREASE` (65.7 %, a 30 % smaller diameter); else
-    ``"SD"``. A teaching rule (volumetric criteria of this kind are proposed, not
-    RECIST 1.1); baseline only, no nadir.
-
-    Parameters
-    ----------
-    baseline_ml, followup_ml : float
-        Volumes in mL; the baseline > 0, the follow-up >= 0.
-
-    Examples
-    --------
-    >>> volume_response(10.0, 3.0), volume_response(10.0, 18.0), volume_response(10.0, 16.0)
-    ('PR', 'PD', 'SD')
-    """
-    for name, value in (("baseline_ml", baseline_ml), ("followup_ml", followup_ml)):
-        if isinstance(value, bool) or not np.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a volume in mL (a finite number >= 0), got {value!r}")
-    if baseline_ml <= 0:
-        raise ValueError(f"baseline_ml must be > 0 mL, got {baseline_ml!r}")
-    change = followup_ml / baseline_ml - 1.0
-    if followup_ml == 0:
-        return "CR"
-    if change >= VOLUME_PD_INCREASE - 1e-12:
-        return "PD"
-    if change <= -VOLUME_PR_DECREASE + 1e-12:
-        return "PR"
-    return "SD"
-
-
 @dataclass(frozen=True, eq=False)
 class GrowthCase:
     """A lesion at baseline and at follow-up, drawn on the same grid (same spacing)."""
@@ -356,7 +298,7 @@ class GrowthCase:
     @property
     def recist(self) -> str:
         """RECIST 1.1 category of the longest diameter (this lesion as the only target)."""
-        return volumetry.recist_response(self.baseline.longest_diameter_mm, self.followup.longest_diameter_mm)
+        return recist.recist_response(self.baseline.longest_diameter_mm, self.followup.longest_diameter_mm)
 
     @property
     def by_volume(self) -> str:

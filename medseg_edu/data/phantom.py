@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._checks import as_spacing
+from ..volumetry import voxels_to_ml
 from .case import Case
 from .noise import smooth_noise
 from .render import TISSUES, render_mr
@@ -142,7 +143,7 @@ class _GlandShape:
 def _gland_volume_ml(shape: _GlandShape, grid: _Grid) -> float:
     slices = grid.box(shape.center, shape.half_extent_mm())
     inside = shape.rho(*grid.coords(slices)) < 1.0
-    return np.count_nonzero(inside) * float(np.prod(grid.spacing)) / 1000.0
+    return voxels_to_ml(np.count_nonzero(inside), grid.spacing)
 
 
 def _calibrate(shape: _GlandShape, grid: _Grid, target_ml: float, iterations: int = 6) -> None:

@@ -17,8 +17,9 @@ does the same on a mask, with its own habits:
 
 Every measurement is deterministic given the reader, the mask and the
 ``session`` number, so "the same reader, another day" is ``session=1``. The
-algorithm to compare with is :func:`medseg_edu.volumetry.longest_diameter_mm`,
-which gives the same answer every time.
+algorithm to compare with is :func:`medseg_edu.recist.longest_diameter_mm`,
+which gives the same answer every time. Readers and algorithm share one
+geometry (:mod:`medseg_edu.recist`): the outline of a slice and its chords.
 """
 
 from __future__ import annotations
@@ -28,42 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import recist, volumetry
 from .._checks import as_mask, as_spacing
 
 __all__ = ["Reader", "ReaderEllipsoid", "reader_panel"]
-
-_ANGLES_DEG = np.arange(0.0, 180.0, 0.5)   # directions searched for the longest width
-
-
-def _corners_mm(slice_mask, spacing_xy):
-    """The corners (mm) of the foreground pixels of one slice that matter for widths (hull points)."""
-    from scipy.spatial import ConvexHull, QhullError
-
-    from scipy import ndimage
-
-    edge = slice_mask & ~ndimage.binary_erosion(slice_mask)   # inner pixels cannot be on the hull
-    ij = np.argwhere(edge)
-    corners = np.concatenate([ij + d for d in ((-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5))])
-    points = np.unique(corners, axis=0) * np.asarray(spacing_xy, float)
-    try:
-        return points[ConvexHull(points).vertices]
-    except QhullError:
-        return points
-
-
-def _width_mm(points, angle_deg):
-    """Extent (mm) of ``points`` along the in-plane direction ``angle_deg`` (from the x axis)."""
-    t = np.deg2rad(angle_deg)
-    along = points @ np.array([np.cos(t), np.sin(t)])
-    return float(along.max() - along.min())
-
-
-def _longest(points):
-    """(width mm, angle deg) of the direction in which ``points`` are widest."""
-    t = np.deg2rad(_ANGLES_DEG)
-    widths = np.ptp(points @ np.stack([np.cos(t), np.sin(t)]), axis=0)
-    best = int(np.argmax(widths))
-    return float(widths[best]), float(_ANGLES_DEG[best])
 
 
 def _fingerprint(mask, spacing) -> int:
@@ -75,14 +44,21 @@ _OUTLINES: dict = {}   # fingerprint -> (outlines, longest) of every slice; read
 
 
 def _slice_outlines(mask, spacing, present):
-    """Hull points and (longest width, its angle) of every slice holding the mask (cached)."""
+    """Outline and longest chord (length mm, direction) of every slice holding the mask (cached)."""
     key = _fingerprint(mask, spacing)
     if key not in _OUTLINES:
-        outlines = {k: _corners_mm(mask[:, :, k], spacing[:2]) for k in present}
+        outlines = {k: recist.slice_outline_mm(mask[:, :, k], spacing[:2]) for k in present}
         if len(_OUTLINES) > 256:
             _OUTLINES.clear()
-        _OUTLINES[key] = outlines, {k: _longest(outlines[k]) for k in present}
+        _OUTLINES[key] = outlines, {k: recist.longest_chord(outlines[k]) for k in present}
     return _OUTLINES[key]
+
+
+def _turned(direction, degrees):
+    """``direction`` turned in-plane by ``degrees``."""
+    t = np.deg2rad(degrees)
+    c, s = np.cos(t), np.sin(t)
+    return np.array([c * direction[0] - s * direction[1], s * direction[0] + c * direction[1]])
 
 
 @dataclass(frozen=True)
@@ -95,8 +71,8 @@ class ReaderEllipsoid:
 
     @property
     def volume_ml(self) -> float:
-        """``T x AP x CC x pi / 6``, in mL."""
-        return self.transverse_mm * self.ap_mm * self.cc_mm * np.pi / 6.0 / 1000.0
+        """``T x AP x CC x pi / 6``, in mL (:func:`medseg_edu.volumetry.ellipsoid_formula_ml`)."""
+        return float(volumetry.ellipsoid_formula_ml(self.transverse_mm, self.ap_mm, self.cc_mm))
 
 
 @dataclass(frozen=True)
@@ -168,8 +144,8 @@ class Reader:
         outlines, longest = _slice_outlines(m, sp, present)
         best = max(present, key=lambda k: longest[k][0])   # the slice where it looks largest
         k = self._choose_slice(best, present, rng)
-        angle = longest[k][1] + self.angle_sd_deg * rng.standard_normal()
-        return outlines[k], angle, rng
+        direction = _turned(longest[k][1], self.angle_sd_deg * rng.standard_normal())
+        return outlines[k], direction, rng
 
     # ---------------------------------------------------------------- measurements
     def diameter_mm(self, mask, spacing, *, session=0) -> float:
@@ -177,23 +153,24 @@ class Reader:
 
         Slice: the one with the longest diameter, or (with probability
         ``wrong_slice``) a neighbour. Line: the truly longest direction on that
-        slice plus an angle error. Ends: the outline's extent along that line
-        plus ``bias_mm`` and a ``jitter_mm`` error at each end; then rounded to
+        slice turned by an angle error. Ends: the longest chord in that
+        direction (:func:`medseg_edu.recist.chord_along_mm`) plus ``bias_mm``
+        and a ``jitter_mm`` error at each end; then rounded to
         ``resolution_mm``. ``0.0`` for an empty mask.
         """
         line = self._lesion_line(mask, spacing, session, 0)
         if line is None:
             return 0.0
-        outline, angle, rng = line
-        return self._read(_width_mm(outline, angle), rng)
+        outline, direction, rng = line
+        return self._read(recist.chord_along_mm(outline, direction), rng)
 
     def short_axis_mm(self, mask, spacing, *, session=0) -> float:
-        """This reader's short axis of a node (mm): the extent across its own long-axis line."""
+        """This reader's short axis of a node (mm): the longest chord across its own long-axis line."""
         line = self._lesion_line(mask, spacing, session, 1)
         if line is None:
             return 0.0
-        outline, angle, rng = line
-        return self._read(_width_mm(outline, angle + 90.0), rng)
+        outline, direction, rng = line
+        return self._read(recist.chord_along_mm(outline, _turned(direction, 90.0)), rng)
 
     def ellipsoid(self, mask, spacing, *, session=0) -> ReaderEllipsoid:
         """This reader's three prostate diameters (mm) for the ellipsoid formula.
@@ -211,8 +188,11 @@ class Reader:
         best = int(np.argmax(m.sum(axis=(0, 1))))
         k = self._choose_slice(best, present, rng)
         outline = _slice_outlines(m, sp, present)[0][k]
-        transverse = self._read(_width_mm(outline, self.angle_sd_deg * rng.standard_normal()), rng)
-        ap = self._read(_width_mm(outline, 90.0 + self.angle_sd_deg * rng.standard_normal()), rng)
+        x_axis = np.array([1.0, 0.0])
+        transverse = self._read(recist.extent_along_mm(
+            outline, _turned(x_axis, self.angle_sd_deg * rng.standard_normal())), rng)
+        ap = self._read(recist.extent_along_mm(
+            outline, _turned(x_axis, 90.0 + self.angle_sd_deg * rng.standard_normal())), rng)
         cc_true = (present[-1] - present[0] + 1) * sp[2]
         sagittal = Reader(self.name, self.seed, self.bias_mm, 2.0 * self.jitter_mm, self.angle_sd_deg,
                           self.wrong_slice, self.resolution_mm)

@@ -23,6 +23,7 @@ from .._checks import as_spacing, as_volume
 # The mask helpers live in medseg_edu.masks; their names stay here for notebook 01.
 from ..masks import ball as ball_footprint
 from ..masks import largest_component
+from ..volumetry import voxels_to_ml
 
 POLARITIES = ("auto", "above", "below")
 
@@ -53,7 +54,7 @@ def centre_component(mask, spacing, *, min_ml=0.5):
     n = int(labelled.max())
     if n == 0:
         return mask
-    sizes_ml = np.bincount(labelled.ravel(), minlength=n + 1)[1:] * np.prod(spacing) / 1000.0
+    sizes_ml = voxels_to_ml(np.bincount(labelled.ravel(), minlength=n + 1)[1:], spacing)
     centres = np.array(ndimage.center_of_mass(mask, labelled, range(1, n + 1)))
     middle = (np.array(mask.shape) - 1) / 2.0
     distance_mm = np.linalg.norm((centres - middle) * np.array(spacing), axis=1)
