@@ -185,16 +185,6 @@ def _colour(name, i):
     return spare[i % len(spare)]
 
 
-def show_case(case, k=None, *, ax=None, zones=False, title=None):
-    """A phantom or MSD case with its truth outlined (zones filled if ``zones``)."""
-    if zones:
-        masks = {"pz": case.labels == 1, "tz": case.labels == 2}
-        return show_slice(case.image, k if k is not None else best_slice(case.gland), ax=ax,
-                          spacing=case.spacing, masks=masks, title=title or case.name)
-    return show_slice(case.image, k, ax=ax, spacing=case.spacing, contours={"truth": case.gland},
-                      title=title or case.name)
-
-
 def compare_masks(image, truth, prediction, k=None, *, ax=None, spacing=None, title=None):
     """Truth and prediction outlined on the same slice (green vs orange)."""
     return show_slice(image, k if k is not None else best_slice(truth), ax=ax, spacing=spacing,

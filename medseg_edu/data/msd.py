@@ -390,6 +390,13 @@ def load_msd_prostate(root, split: str = "train", cases=None, *, adc: bool = Tru
         ``affine`` of the image, canonical RAS; ``meta`` has the file names,
         ``has_labels`` and the zones present.
     """
+    root = _task_folder(root, split)
+    return [_load_case(name, img_path, lab_path, split, adc)
+            for name, img_path, lab_path in _choose_cases(_entries(root, split), cases, split, root)]
+
+
+def _task_folder(root, split: str) -> Path:
+    """The Task05_Prostate folder under ``root`` (or ``root`` itself), checked."""
     root = Path(root)
     if not (root / "dataset.json").exists() and (root / TASK_DIR).is_dir():
         root = root / TASK_DIR
@@ -397,75 +404,83 @@ def load_msd_prostate(root, split: str = "train", cases=None, *, adc: bool = Tru
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if not root.is_dir():
         raise FileNotFoundError(f"No MSD Task05 folder at '{root}'; use fetch_msd_prostate() first")
-    entries = _entries(root, split)
+    return root
+
+
+def _choose_cases(entries, cases, split: str, root: Path) -> list:
+    """The entries named or numbered by ``cases`` (all for None), in the order asked."""
     if not entries:
         raise FileNotFoundError(f"No {split} images found under '{root}'")
-
-    if cases is not None:
-        if isinstance(cases, (int, np.integer, str)):
-            cases = [cases]
-        names = [e[0] for e in entries]
-        chosen = []
-        for c in cases:
-            if isinstance(c, (int, np.integer)):
-                if not -len(entries) <= int(c) < len(entries):
-                    raise IndexError(f"case index {c} out of range: the {split} split has {len(entries)} cases")
-                chosen.append(entries[int(c)])
-            else:
-                if str(c) not in names:
-                    raise KeyError(f"no {split} case named {c!r}; available: {', '.join(names)}")
-                chosen.append(entries[names.index(str(c))])
-        entries = chosen
-
-    out = []
-    for name, img_path, lab_path in entries:
-        vol = load_volume(img_path)
-        arr = vol.array
-        if arr.ndim == 4:
-            image = np.ascontiguousarray(arr[..., 0], dtype=np.float32)
-            adc_map = (np.ascontiguousarray(arr[..., 1], dtype=np.float32)
-                       if adc and arr.shape[-1] > 1 else None)
-        elif arr.ndim == 3:
-            image, adc_map = arr.astype(np.float32), None
+    if cases is None:
+        return entries
+    if isinstance(cases, (int, np.integer, str)):
+        cases = [cases]
+    names = [e[0] for e in entries]
+    chosen = []
+    for c in cases:
+        if isinstance(c, (int, np.integer)):
+            if not -len(entries) <= int(c) < len(entries):
+                raise IndexError(f"case index {c} out of range: the {split} split has {len(entries)} cases")
+            chosen.append(entries[int(c)])
         else:
-            raise ValueError(f"Image file '{img_path}' should be 3D or 4D, has shape {arr.shape}")
-        del arr
-        if split == "train" and lab_path is not None:
-            if not lab_path.exists():
-                raise FileNotFoundError(f"Label file '{lab_path}' for image '{img_path}' is missing")
-            labels, label_vol = _read_label(lab_path)
-            if labels.shape != image.shape:
-                raise ValueError(
-                    f"Shape mismatch: image '{img_path}' is {image.shape} but label "
-                    f"'{lab_path}' is {labels.shape}"
-                )
-            # Same shape is not enough: a label map shifted or flipped in space marks the wrong voxels.
-            mismatch = _corner_mismatch_mm(vol.affine, label_vol.affine, image.shape)
-            if mismatch > GEOMETRY_TOLERANCE_MM:
-                raise ValueError(
-                    f"Geometry mismatch: label '{lab_path}' does not lie on image '{img_path}': their "
-                    f"affines place voxels up to {mismatch:.2f} mm apart (tolerance "
-                    f"{GEOMETRY_TOLERANCE_MM} mm); the label map belongs to another grid"
-                )
-            has_labels = True
-        else:
-            labels = np.zeros(image.shape, dtype=np.uint8)
-            has_labels = False
-        zones = [z for z in (1, 2) if has_labels and np.any(labels == z)]
-        out.append(Case(
-            image=image,
-            labels=labels,
-            spacing=tuple(vol.spacing),
-            affine=vol.affine,
-            name=name,
-            adc=adc_map,
-            meta={
-                "source": "MSD Task05 Prostate (CC-BY-SA 4.0)",
-                "split": split,
-                "image_file": str(img_path),
-                "label_file": str(lab_path) if has_labels else None,
-                "has_labels": has_labels,
-                "zones_present": zones,
-            },
-        ))
-    return out
+            if str(c) not in names:
+                raise KeyError(f"no {split} case named {c!r}; available: {', '.join(names)}")
+            chosen.append(entries[names.index(str(c))])
+    return chosen
+
+
+def _t2_and_adc(vol, img_path, adc: bool):
+    """Channel 0 (T2) and, if asked and present, channel 1 (ADC) of an MSD image, float32."""
+    arr = vol.array
+    if arr.ndim == 4:
+        image = np.ascontiguousarray(arr[..., 0], dtype=np.float32)
+        adc_map = np.ascontiguousarray(arr[..., 1], dtype=np.float32) if adc and arr.shape[-1] > 1 else None
+        return image, adc_map
+    if arr.ndim == 3:
+        return arr.astype(np.float32), None
+    raise ValueError(f"Image file '{img_path}' should be 3D or 4D, has shape {arr.shape}")
+
+
+def _labels_on(vol, image_shape, img_path, lab_path) -> np.ndarray:
+    """The label map of ``lab_path``, checked to lie voxel for voxel on the image's grid."""
+    if not lab_path.exists():
+        raise FileNotFoundError(f"Label file '{lab_path}' for image '{img_path}' is missing")
+    labels, label_vol = _read_label(lab_path)
+    if labels.shape != image_shape:
+        raise ValueError(
+            f"Shape mismatch: image '{img_path}' is {image_shape} but label "
+            f"'{lab_path}' is {labels.shape}"
+        )
+    # Same shape is not enough: a label map shifted or flipped in space marks the wrong voxels.
+    mismatch = _corner_mismatch_mm(vol.affine, label_vol.affine, image_shape)
+    if mismatch > GEOMETRY_TOLERANCE_MM:
+        raise ValueError(
+            f"Geometry mismatch: label '{lab_path}' does not lie on image '{img_path}': their "
+            f"affines place voxels up to {mismatch:.2f} mm apart (tolerance "
+            f"{GEOMETRY_TOLERANCE_MM} mm); the label map belongs to another grid"
+        )
+    return labels
+
+
+def _load_case(name, img_path, lab_path, split: str, adc: bool) -> Case:
+    """One MSD case as a :class:`Case` (all-zero labels for the unlabelled test split)."""
+    vol = load_volume(img_path)
+    image, adc_map = _t2_and_adc(vol, img_path, adc)
+    has_labels = split == "train" and lab_path is not None
+    labels = _labels_on(vol, image.shape, img_path, lab_path) if has_labels else np.zeros(image.shape, np.uint8)
+    return Case(
+        image=image,
+        labels=labels,
+        spacing=tuple(vol.spacing),
+        affine=vol.affine,
+        name=name,
+        adc=adc_map,
+        meta={
+            "source": "MSD Task05 Prostate (CC-BY-SA 4.0)",
+            "split": split,
+            "image_file": str(img_path),
+            "label_file": str(lab_path) if has_labels else None,
+            "has_labels": has_labels,
+            "zones_present": [z for z in (1, 2) if has_labels and np.any(labels == z)],
+        },
+    )

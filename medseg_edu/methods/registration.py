@@ -215,11 +215,6 @@ def ncc(a, b):
     return float((da * db).sum() / spread) if spread > 0 else 0.0
 
 
-def mse_loss(fixed, warped, weight):
-    """Mean squared intensity difference over the points where ``weight`` is 1."""
-    return (((fixed - warped) ** 2) * weight).sum() / weight.sum().clamp_min(1.0)
-
-
 # --------------------------------------------------------------------------- registration
 
 

@@ -268,10 +268,6 @@ def stopping_image(slice2d, pixel_mm, *, line_mm=2.5, sigma_mm=0.6, alpha=20.0, 
     return ndimage.minimum_filter(g, 2 * thicken + 1) if thicken > 0 else g
 
 
-#: What :func:`segment` fell back to when the run through the middle slice held no closed slice.
-FALLBACKS = (None, "nearest closed slice", "starting region")
-
-
 @dataclass
 class SnakeReport:
     """How :func:`segment` reached its mask (``segment(..., return_report=True)``).
