@@ -17,8 +17,8 @@ importable from ``medseg_edu.io``.
 """
 
 from .dicom import SlicePosition, dicom_slice_positions, read_dicom_series
-from .nifti import MM_PER_NIFTI_UNIT, VolumeFileWarning, load_volume, save_volume
-from .volume import Volume, VolumeFileError
+from .nifti import MM_PER_NIFTI_UNIT, load_volume, save_volume
+from .volume import Volume, VolumeFileError, VolumeFileWarning
 
 __all__ = ["MM_PER_NIFTI_UNIT", "SlicePosition", "Volume", "VolumeFileError", "VolumeFileWarning",
            "dicom_slice_positions", "load_volume", "read_dicom_series", "save_volume"]

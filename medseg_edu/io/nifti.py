@@ -11,9 +11,9 @@ import nibabel as nib
 import numpy as np
 from nibabel.orientations import io_orientation
 
-from .volume import Volume, VolumeFileError, _mm, _spatial_ndim
+from .volume import Volume, VolumeFileError, VolumeFileWarning, _mm, _spatial_ndim
 
-__all__ = ["MM_PER_NIFTI_UNIT", "VolumeFileWarning", "load_volume", "save_volume"]
+__all__ = ["MM_PER_NIFTI_UNIT", "load_volume", "save_volume"]
 
 
 def _reads_as_float(img) -> bool:
@@ -138,10 +138,6 @@ def _check_declared_size(path: Path, img) -> None:
             f"{offset}-byte header), but holds at most {_size_text(max(held - offset, 0))} of voxel data "
             f"({where}): the file is truncated or corrupt, or its header is wrong. Nothing was allocated; "
             "copy or convert the file again")
-
-
-class VolumeFileWarning(UserWarning):
-    """A file that loads, but whose header contradicts itself (see :func:`load_volume`)."""
 
 
 def _header_contradictions(img, factor: float) -> list[str]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._checks import as_spacing
 
-__all__ = ["Volume", "VolumeFileError"]
+__all__ = ["Volume", "VolumeFileError", "VolumeFileWarning"]
 
 
 class VolumeFileError(ValueError):
@@ -17,6 +17,13 @@ class VolumeFileError(ValueError):
     The message names the file and the problem (not a NIfTI file, truncated
     or corrupt data, unusable affine). The original nibabel / gzip exception
     is kept as ``__cause__``.
+    """
+
+
+class VolumeFileWarning(UserWarning):
+    """A file or folder that loads, but not quite as it should: a header that contradicts itself
+    (:func:`~medseg_edu.io.load_volume`), files in a DICOM folder that were not read
+    (:func:`~medseg_edu.io.read_dicom_series`). The message names the file(s).
     """
 
 
