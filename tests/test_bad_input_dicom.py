@@ -192,7 +192,17 @@ def series(draw):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=series())
 def test_generated_series_read_exactly_or_raise_the_packages_error(tmp_path_factory, case):
-    folder = tmp_path_factory.mktemp("gen")
+    _read_generated(tmp_path_factory.mktemp("gen"), case)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=series())
+def test_generated_series_many_more(tmp_path_factory, case):
+    _read_generated(tmp_path_factory.mktemp("gen"), case)
+
+
+def _read_generated(folder, case):
     stored = case["stored"]
     geometry = {k: case[k] for k in ("pixel_spacing", "step", "direction", "origin", "slopes", "intercepts")}
     names = [f"f{i:02d}.dcm" for i in case["order"]]          # file names unrelated to slice order
