@@ -12,8 +12,10 @@ Layers (an import only points down):
   5. viz, widgets, exercises, showdown  figures, explorers, exercise checks, comparison
 """
 
+from ._checks import BlankImageError, SpacingUnitError
 from ._device import device, seed_everything, step_budget
 from .expect import expect
 
 __version__ = "0.1.0"
-__all__ = ["device", "expect", "seed_everything", "step_budget", "__version__"]
+__all__ = ["BlankImageError", "SpacingUnitError", "device", "expect", "seed_everything", "step_budget",
+           "__version__"]

@@ -2,13 +2,42 @@
 
 Every check raises an error whose message names the argument and shows what
 was received, so a learner sees *what* is wrong rather than a deep traceback.
+Two problems have their own error class, so every function reports them the
+same way: :class:`SpacingUnitError` (a voxel size that cannot be millimetres)
+and :class:`BlankImageError` (a scan with nothing in it, refused by every
+segmentation method through :func:`as_scan`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_mask", "as_spacing", "as_volume", "same_shape"]
+__all__ = ["BlankImageError", "SpacingUnitError", "PLAUSIBLE_SPACING_MM", "NEAR_CONSTANT_CONTRAST",
+           "as_mask", "as_scan", "as_spacing", "as_volume", "check_not_blank", "same_shape"]
+
+#: Smallest and largest voxel size (mm) a scan can have. Below: metres typed as mm
+#: (0.000625); above: micrometres (625). Nothing in between is refused.
+PLAUSIBLE_SPACING_MM = (0.01, 100.0)
+
+#: A scan whose 1st-99th percentile intensity range is at most this share of its
+#: intensity level is near-constant (blank): no structure for a method to find.
+NEAR_CONSTANT_CONTRAST = 0.01
+
+
+class SpacingUnitError(ValueError):
+    """A voxel size that cannot be millimetres (e.g. given in metres or micrometres).
+
+    Raised before anything is allocated from the spacing; the message shows the
+    value and the conversion that would make it millimetres.
+    """
+
+
+class BlankImageError(ValueError):
+    """A scan that is constant or nearly so: there is nothing in it to segment.
+
+    Every method of :data:`medseg_edu.methods.METHODS` refuses such an image
+    the same way (:func:`as_scan`), instead of returning a confident mask of nothing.
+    """
 
 
 def as_mask(a, name: str = "mask") -> np.ndarray:
@@ -81,6 +110,9 @@ def as_spacing(spacing, ndim: int, name: str = "spacing", shape=None) -> tuple[f
     ------
     ValueError
         If the length differs from ``ndim`` or a value is not finite and > 0.
+    SpacingUnitError
+        If a value lies outside :data:`PLAUSIBLE_SPACING_MM` (metres or
+        micrometres typed as mm); the message says how to convert it.
     """
     where = f"an array of shape {tuple(shape)}" if shape is not None else f"a {ndim}-D array"
     try:
@@ -98,7 +130,24 @@ def as_spacing(spacing, ndim: int, name: str = "spacing", shape=None) -> tuple[f
         raise ValueError(
             f"{name} values must be finite and > 0 mm (for {where}), got {spacing!r}"
         )
+    _check_spacing_unit(values, name, where)
     return tuple(float(v) for v in values)
+
+
+def _check_spacing_unit(values: np.ndarray, name: str, where: str) -> None:
+    """Raise :class:`SpacingUnitError` for voxel sizes no scan has in mm."""
+    low, high = PLAUSIBLE_SPACING_MM
+    shown = tuple(float(v) for v in values)
+    if np.any(values < low):
+        fixed = tuple(float(f"{v * 1000:.6g}") for v in values)
+        raise SpacingUnitError(
+            f"{name} {shown} (for {where}) cannot be millimetres: a voxel smaller than {low} mm is not a "
+            f"scan's. Was it given in metres? Multiply by 1000: {fixed} mm")
+    if np.any(values > high):
+        fixed = tuple(float(f"{v / 1000:.6g}") for v in values)
+        raise SpacingUnitError(
+            f"{name} {shown} (for {where}) cannot be millimetres: a voxel larger than {high:g} mm is not a "
+            f"scan's. Was it given in micrometres? Divide by 1000: {fixed} mm")
 
 
 _AXES = {2: " (x, y)", 3: " (x, y, z)"}
@@ -161,6 +210,63 @@ def as_volume(image, spacing, ndim: int = 3, *, name: str = "image",
         )
     spacing = as_spacing(spacing, ndim, name="spacing", shape=a.shape)
     return (a if dtype is None else a.astype(dtype, copy=False)), spacing
+
+
+def check_not_blank(image: np.ndarray, name: str = "image") -> None:
+    """Raise :class:`BlankImageError` if ``image`` is constant or nearly so.
+
+    Near-constant means: the range between the 1st and 99th intensity
+    percentiles (what :func:`medseg_edu.data.normalise` stretches to 0-1) is at
+    most :data:`NEAR_CONSTANT_CONTRAST` of the intensity level. An empty field
+    of view, a constant image plus rounding noise, or a few bright voxels in
+    nothing all qualify; any scan of a body does not.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Finite numeric array (checked by :func:`as_volume` first).
+    name : str
+        Name used in the message.
+    """
+    values = image.ravel()
+    if values.size > 2 ** 22:  # a regular subsample is enough for two percentiles
+        values = values[:: values.size // 2 ** 22 + 1]
+    low, high = (float(v) for v in np.percentile(values, [1, 99]))
+    level = max(abs(low), abs(high))
+    if high - low > NEAR_CONSTANT_CONTRAST * level:
+        return
+    lo, hi = float(image.min()), float(image.max())
+    if lo == hi:
+        what = f"constant (all voxels = {lo})"
+    else:
+        what = (f"near-constant (98 % of its voxels lie between {low:.6g} and {high:.6g}, "
+                f"all of them between {lo:.6g} and {hi:.6g})")
+    raise BlankImageError(
+        f"{name} is {what}: nothing to segment (shape {image.shape}, dtype {image.dtype}). "
+        "Check that the right array was passed: an empty field of view, or a mask instead of the scan?")
+
+
+def as_scan(image, spacing, *, name: str = "image") -> tuple[np.ndarray, tuple[float, ...]]:
+    """The check at the entry of every segmentation method: a 3D scan with something in it.
+
+    :func:`as_volume` (3D, numeric, finite, spacing in mm) then
+    :func:`check_not_blank`.
+
+    Returns
+    -------
+    image : numpy.ndarray, float32
+    spacing : tuple of 3 float, mm
+
+    Raises
+    ------
+    ValueError, TypeError, SpacingUnitError
+        As :func:`as_volume`.
+    BlankImageError
+        A constant or near-constant image.
+    """
+    image, spacing = as_volume(image, spacing, 3, name=name)
+    check_not_blank(image, name)
+    return image, spacing
 
 
 def same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")) -> None:

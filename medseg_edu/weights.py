@@ -21,7 +21,9 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import pickle
 import platform
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,8 +34,8 @@ from ._device import seed_everything
 from .data import PatchDataset, SliceDataset
 from .train import fit, flip_augment, load_checkpoint
 
-__all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "weights_dir", "files", "metadata", "load",
-           "train"]
+__all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "WeightsFileError", "weights_dir", "files", "metadata",
+           "load", "train"]
 
 #: The bundled networks, in the order the notebooks teach them.
 NAMES = ("patch_cnn", "fcn", "unet", "dilated")
@@ -107,15 +109,78 @@ def _missing(name: str, path: Path) -> FileNotFoundError:
                              "cores) or point MEDSEG_EDU_WEIGHTS at a folder that has them")
 
 
+class WeightsFileError(ValueError):
+    """A weights file or its sidecar exists but is damaged: empty, cut short, or a Git LFS pointer.
+
+    The message names the file, what is wrong with it and how to get a good copy
+    (``git lfs pull``, ``make pretrained`` or ``MEDSEG_EDU_WEIGHTS``).
+    """
+
+
+#: The first line of a Git LFS pointer file (what a clone without ``git lfs`` holds instead of the file).
+_LFS_POINTER = b"version https://git-lfs"
+_FIXES = ("Get a good copy: `git lfs pull` in the repository if it keeps the weights in Git LFS, "
+          "`make pretrained` to re-train them (about 45 min on 2 CPU cores), or point MEDSEG_EDU_WEIGHTS "
+          "at a folder that holds intact <name>.pt and <name>.json files")
+
+
+def _damaged(path: Path, problem: str) -> WeightsFileError:
+    return WeightsFileError(f"{path} {problem}. {_FIXES}")
+
+
+def _check_not_pointer_or_empty(path: Path, head: bytes, size: int) -> None:
+    if size == 0:
+        raise _damaged(path, "is empty (0 bytes): the copy or download was interrupted")
+    if head.startswith(_LFS_POINTER):
+        raise _damaged(path, f"is a Git LFS pointer ({size} bytes of text), not the file itself: the "
+                             "repository was cloned without Git LFS")
+
+
+def _read_sidecar(sidecar: Path) -> dict:
+    """The sidecar's JSON, or a :class:`WeightsFileError` saying why it cannot be read."""
+    raw = sidecar.read_bytes()
+    _check_not_pointer_or_empty(sidecar, raw[:64], len(raw))
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        where = f" (line {err.lineno}, column {err.colno})" if isinstance(err, json.JSONDecodeError) else ""
+        raise _damaged(sidecar, f"is not valid JSON{where}: it is cut short or corrupt ({len(raw)} bytes)") from None
+    if not isinstance(meta, dict):
+        raise _damaged(sidecar, f"holds a JSON {type(meta).__name__}, not the sidecar's object of fields")
+    return meta
+
+
+def _check_weights_file(path: Path) -> None:
+    """Refuse an empty, LFS-pointer or cut-short ``.pt`` before torch reads it."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(64)
+    _check_not_pointer_or_empty(path, head, size)
+    # torch.save writes a zip archive; its directory is at the end, so a cut file has none.
+    if not head.startswith(b"PK\x03\x04"):
+        return  # not torch's zip format: torch.load below says whether it can read it
+    if not zipfile.is_zipfile(path):
+        raise _damaged(path, f"is cut short ({size} bytes, and the zip directory that ends a complete "
+                             "PyTorch file is missing): the copy or download was interrupted")
+    try:  # every tensor's CRC-32: torch itself would load flipped bytes without a word
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        bad = f"? ({type(err).__name__})"
+    if bad is not None:
+        raise _damaged(path, f"is corrupt: its part {bad} fails its checksum")
+
+
 def metadata(name: str, folder=None) -> dict:
     """The sidecar ``<name>.json`` of a bundled network: how it was built and trained.
 
-    Raises ``FileNotFoundError`` (hint: ``make pretrained``) when the weights or the sidecar are missing.
+    Raises ``FileNotFoundError`` (hint: ``make pretrained``) when the weights or the sidecar are missing,
+    :class:`WeightsFileError` when the sidecar is empty, cut short or a Git LFS pointer.
     """
     path, sidecar = files(name, folder)
     if not path.is_file() or not sidecar.is_file():
         raise _missing(name, path)
-    return json.loads(sidecar.read_text())
+    return _read_sidecar(sidecar)
 
 
 def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
@@ -142,6 +207,9 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
         For an unknown ``name``, or a sidecar that names another architecture than the recipe's.
     FileNotFoundError
         When the weights or their sidecar are missing (hint: ``make pretrained``).
+    WeightsFileError
+        When the weights or the sidecar are empty, cut short, corrupt or a Git LFS pointer
+        (the message names the file and how to get a good copy).
     """
     recipe = _recipe(name)
     if version not in (1, 2):
@@ -154,7 +222,13 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
         raise ValueError(f"{sidecar} describes a {meta.get('architecture')!r} network, but {name!r} is a "
                          f"{recipe.architecture.__name__}: re-create it with `make pretrained`")
     model = architecture(**meta.get("kwargs", {}))
-    load_checkpoint(model, path)
+    _check_weights_file(path)
+    try:
+        load_checkpoint(model, path)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile) as err:
+        # torch's own message would advise weights_only=False: wrong for a damaged file, unsafe in general
+        raise _damaged(path, f"cannot be read as PyTorch weights ({type(err).__name__}): it is corrupt "
+                             "or not a weights file") from None
     model.eval()
     return model if device is None else model.to(device)
 

@@ -12,6 +12,11 @@ They check every mask they return with
 edges, compactness, test-time-augmentation agreement, confidence, an MR-like
 input) and warn when it looks wrong; ``quality_report(image, spacing, mask)``
 judges the mask of any method.
+
+Every ``segment`` starts with the same check (:func:`medseg_edu._checks.as_scan`):
+a 3D, finite, numeric image, a spacing in mm (:class:`~medseg_edu.SpacingUnitError`
+for one typed in metres or micrometres) and something to segment
+(:class:`~medseg_edu.BlankImageError` for a constant or near-constant image).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from .._checks import as_scan
 from .registration import (GRID_MM, GRID_SIZE, check_image, as_tensor, centre_weight,
                            normalise_inside, register_affine, register_deformable, to_common,
                            warp_to_target)
@@ -166,7 +167,7 @@ def segment(image, spacing, *, atlases=None, n_atlases=5, deformable=True, selec
     -------
     np.ndarray of bool, the image's shape (and the details dict if asked)
     """
-    image, spacing = check_image(image, spacing)
+    image, spacing = check_image(*as_scan(image, spacing))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the tensors are small: thread overhead costs more than it gains
     try:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .. import weights
-from .._checks import as_volume
+from .._checks import as_volume, check_not_blank
 from .._device import device as pick_device
 from .._device import memory_format
 from ..data import GRID, PIXEL_MM, from_grid, normalise, to_grid
@@ -114,9 +114,7 @@ def patch_probabilities(model, slices, *, batch_size=1024, device=None) -> np.nd
 
 def _refuse_blank(image) -> None:
     """A clear error for an image with nothing in it, before any network runs."""
-    low, high = float(image.min()), float(image.max())
-    if low == high:
-        raise ValueError(f"image is constant (all voxels = {low}): nothing to segment")
+    check_not_blank(image)
 
 
 def _grid_probabilities(model, slices, *, batch_size, device, per_pixel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._checks import as_scan
 from . import deep
 
 
@@ -18,6 +19,7 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
     plausibility (``quality``: a warning names what looks wrong).
     Parameters, defaults and result: :func:`medseg_edu.methods.deep.segment_with`.
     """
+    image, spacing = as_scan(image, spacing)
     return deep.segment_with("fcn", image, spacing, model=model, threshold=threshold,
                              largest_component=largest_component, batch_size=batch_size, device=device,
                              quality=quality, tta=tta, return_report=return_report)

@@ -29,7 +29,7 @@ from skimage.filters import sobel
 from skimage.morphology import black_tophat, disk
 from skimage.segmentation import active_contour, morphological_geodesic_active_contour
 
-from .._checks import as_volume
+from .._checks import as_volume, check_not_blank
 from ..data import normalise
 
 
@@ -438,6 +438,7 @@ def _check_segment_inputs(image, spacing, init, iterations, radius_mm, pixel_mm,
             raise ValueError(f"init mask shape {init.shape} must match the image shape {image.shape}")
         if not init.any():
             raise ValueError("init mask is empty")
+    check_not_blank(image)  # the data last: a wrong parameter is named even on a blank test image
     return image, spacing, init
 
 

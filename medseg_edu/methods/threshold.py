@@ -19,7 +19,7 @@ from skimage.filters import threshold_multiotsu, threshold_otsu
 from skimage.measure import label
 from skimage.morphology import closing, opening
 
-from .._checks import as_spacing, as_volume
+from .._checks import as_scan, as_spacing
 # The mask helpers live in medseg_edu.masks; their names stay here for notebook 01.
 from ..masks import ball as ball_footprint
 from ..masks import largest_component
@@ -208,9 +208,9 @@ def segment(image, spacing, *, threshold=None, polarity="auto", cleanup=True, op
     -------
     np.ndarray of bool, the image's shape
     """
-    image, spacing = as_volume(image, spacing)
     if polarity not in POLARITIES:
         raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
+    image, spacing = as_scan(image, spacing)
     if threshold is None:
         threshold = otsu(image)
     elif not np.isfinite(threshold):
