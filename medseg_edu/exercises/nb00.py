@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import volumetry
 from . import ExerciseFailed, exercise
 
 
@@ -22,7 +23,7 @@ def _mask_volume(mask_volume_ml):
     mask = np.zeros((10, 10, 4), bool)
     mask[2:7, 3:5, 1:3] = True  # 20 voxels
     for spacing in ((1.0, 1.0, 1.0), (0.5, 0.5, 4.0), (0.625, 0.625, 3.6)):
-        expected = 20 * np.prod(spacing) / 1000.0
+        expected = volumetry.voxels_to_ml(20, spacing)
         got = mask_volume_ml(mask, spacing)
         if not np.isclose(got, expected, rtol=1e-6):
             raise ExerciseFailed(f"a mask of 20 voxels at spacing {spacing} mm should measure {expected:.5f} mL, you gave {got!r}")
@@ -35,7 +36,7 @@ def _mask_volume(mask_volume_ml):
 @exercise("00.ellipsoid")
 def _ellipsoid(ellipsoid_ml):
     got = ellipsoid_ml(50.0, 35.0, 40.0)
-    expected = 50.0 * 35.0 * 40.0 * np.pi / 6.0 / 1000.0
+    expected = volumetry.ellipsoid_formula_ml(50.0, 35.0, 40.0)
     if not np.isclose(got, expected, rtol=1e-6):
         if np.isclose(got, expected * 1000):
             raise ExerciseFailed("your number is in mm^3: divide by 1000 to get mL")

@@ -36,8 +36,8 @@ def _ellipsoid_from_mask(ellipsoid_from_mask):
         if np.isclose(got, expected * 1000, rtol=1e-6):
             raise ExerciseFailed("your number is in mm^3: divide by 1000 to get mL")
         voxels = [(d.transverse_mm / spacing[0]), (d.ap_mm / spacing[1]), (d.cc_mm / spacing[2])]
-        if np.isclose(got, np.prod(voxels) * np.pi / 6 / 1000, rtol=1e-6) or np.isclose(
-                got, np.prod(voxels) * np.pi / 6, rtol=1e-6):
+        in_voxels_ml = volumetry.ellipsoid_formula_ml(*voxels)
+        if np.isclose(got, in_voxels_ml, rtol=1e-6) or np.isclose(got, in_voxels_ml * 1000, rtol=1e-6):
             raise ExerciseFailed("you measured the diameters in voxels: multiply each extent by its spacing (mm)")
         raise ExerciseFailed(
             f"for a mask of shape {np.shape(mask)} at spacing {spacing} mm the diameters are "

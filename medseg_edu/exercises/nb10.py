@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .. import volumetry
 from . import ExerciseFailed, exercise
 
 
@@ -78,7 +79,7 @@ def _dicom_cases():
         positions = 17.3 - step * np.arange(n_z)      # decreasing, as in the bundled series
         positions = positions[rng.permutation(n_z)]    # the order the files come in
         n = int(np.count_nonzero(mask))
-        cases.append((mask, pixel, positions, n * pixel[0] * pixel[1] * step / 1000))
+        cases.append((mask, pixel, positions, volumetry.voxels_to_ml(n, (*pixel, step))))
     return cases
 
 
