@@ -40,9 +40,14 @@ def _names_and_objects(function, depth: int = 3, seen=None):
         codes.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
     global_names = getattr(function, "__globals__", {})
     objects = [global_names[n] for n in names if n in global_names]
+    for cell in getattr(function, "__closure__", None) or ():   # names from an enclosing function
+        try:
+            objects.append(cell.cell_contents)
+        except ValueError:    # an empty cell
+            pass
     if depth > 0:
         for obj in list(objects):
-            # a helper the learner wrote in the notebook: look inside it too
+            # a helper the learner wrote in the notebook (or an enclosing function): look inside it too
             if isinstance(obj, types.FunctionType) and getattr(obj, "__globals__", None) is global_names:
                 more_names, more_objects = _names_and_objects(obj, depth - 1, seen)
                 names |= more_names
