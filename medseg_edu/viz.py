@@ -333,6 +333,21 @@ def show_sagittal(image, x, *, ax=None, spacing=None, contours=None, title=None,
     return ax
 
 
+def bland_altman(ax, result, *, color=None, unit="mm", title=None):
+    """Draw a Bland-Altman plot: differences against means, the bias and the 95 % limits of agreement.
+
+    ``result`` is what :func:`medseg_edu.volumetry.bland_altman` returns (``means``,
+    ``differences``, ``bias``, ``lower``, ``upper``). The title (``title`` and a
+    second line with the bias and the limits in ``unit``) says what the lines are.
+    """
+    ax.plot(result.means, result.differences, "o", color=color or COLORS["accent"], alpha=0.75)
+    for level, style in ((result.bias, "-"), (result.lower, "--"), (result.upper, "--")):
+        ax.axhline(level, color="black", ls=style, lw=MIN_LINE_PT)
+    numbers = f"bias {result.bias:+.1f} {unit}, limits [{result.lower:+.1f}; {result.upper:+.1f}] {unit}"
+    ax.set_title(f"{title}\n{numbers}" if title else numbers)
+    return ax
+
+
 def panel_inches(ncols: int) -> float:
     """Side in inches of one square panel in a row of ``ncols``.
 

@@ -46,7 +46,7 @@ RESULT_LIKE = re.compile(r"(?<![\w.])[-+âˆ’]?\d+\.\d+(?![\w.]*\w)|(?<![\w.])[-+â
 NOT_PROSE = [re.compile(p, re.S) for p in (
     r"```.*?```", r"`[^`\n]*`", r"\$\$.*?\$\$", r"\$[^$\n]+\$", r"<!--.*?-->", r"\]\([^)]*\)", r"https?://\S+",
     r"\b(?:RECIST|PI-RADS|CC[- ]BY(?:-SA)?|v|version)\s?\d+(?:\.\d+)+")]
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*(\"\[])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*(\"\[])|\n\s*\n|\n(?=\s*(?:[#*>-]|\d+\.)\s)")
 
 
 def canonical(number: str) -> str:
@@ -132,9 +132,9 @@ def check_notebook(path: Path):
         text = prose(OUT_TAG.sub(" ", source))
         for sentence in SENTENCE_END.split(text):
             for number in RESULT_LIKE.findall(sentence):
-                key = canonical(number).lstrip("+")
-                if key in constants or canonical(number) in constants:
-                    seen_constants.add(key if key in constants else canonical(number))
+                key = next((k for k in (canonical(number), canonical(number).lstrip("+-")) if k in constants), None)
+                if key is not None:     # a declared constant, with or without its sign
+                    seen_constants.add(key)
                     continue
                 if cited_by(sentence, number):
                     continue

@@ -11,7 +11,8 @@
   test, so the threshold means something. No colour drawn on MR is a grey.
 * Readable: no text under 10 pt and no data line under 1.5 pt (about 2 px) in what the
   helpers draw, nor in the figure code of migrated notebooks (a static check: a test
-  over stored PNGs cannot read font sizes).
+  over stored PNGs cannot read font sizes); a plotting cell of more than 12 lines of
+  code is folded (``source_hidden``) unless it defines a function.
 """
 
 from __future__ import annotations
@@ -248,13 +249,24 @@ SMALL_FONT = re.compile(r"\bfontsize\s*=\s*(\d+(?:\.\d+)?)")
 THIN_LINE = re.compile(r"\b(?:lw|linewidth|linewidths)\s*=\s*(\d+(?:\.\d+)?)")
 
 
+#: A plotting cell longer than this (lines of code) is folded or becomes a viz helper.
+MAX_VISIBLE_PLOT_LINES = 12
+PLOTTING = re.compile(r"plt\.subplots|\.imshow\(|\.plot\(|\.bar\(|\.hist\(|viz\.show_")
+
+
 def figure_code_problems(path):
-    """Explicit font sizes under 10 pt and line widths under 1.5 pt in a notebook's code cells."""
+    """Explicit font sizes under 10 pt, line widths under 1.5 pt and long unfolded plotting cells."""
     problems = []
     for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
+        lines = [line for line in source.splitlines() if line.strip() and not line.strip().startswith("#")]
+        folded = cell.get("metadata", {}).get("jupyter", {}).get("source_hidden", False)
+        defines_widget = "explorer(" in source or source.lstrip().startswith("def ")
+        if (PLOTTING.search(source) and len(lines) > MAX_VISIBLE_PLOT_LINES and not folded
+                and not defines_widget):
+            problems.append(f"cell {index}: {len(lines)} lines of plotting code, not folded")
         problems += [f"cell {index}: fontsize={m.group(1)}" for m in SMALL_FONT.finditer(source)
                      if float(m.group(1)) < viz.MIN_FONT_PT]
         problems += [f"cell {index}: {m.group(0)}" for m in THIN_LINE.finditer(source)
