@@ -1,74 +1,161 @@
 """Figures: slices with colour-blind-safe mask overlays and contours.
 
-Every axial slice is drawn the same way round in every notebook:
-``array[:, :, k].T`` with ``origin="lower"`` - anterior up, the patient's
-right on the right of the screen (see docs/DEVELOPING.md), with orientation
-letters at its edges.
+Every slice is drawn the radiological way, in every notebook: an axial slice is
+seen from the feet, with the patient's **left on the right** of the screen and
+anterior up; a coronal slice is seen from the front (patient's left on the
+right, head up); a sagittal slice from the patient's left side (anterior on the
+left, head up). The data are not flipped: ``axial(array, k)`` is
+``array[:, :, k].T`` drawn with ``origin="lower"``, so a point at array
+position ``(x, y)`` is plotted at ``ax.plot(x, y)`` as before, and
+:func:`orientation_letters` (called by :func:`show_slice`) mirrors the x axis
+of the panel and writes the letters at its edges. The mirroring stays when a
+later call sets the limits (a zoom), so the letters never lie.
 
 Sizes are chosen for a classroom projector and for print: figures are stored at
-:data:`DPI` (100) with 11 pt text and 10 pt legends, a single slice is about
-750 px wide, and panels of a row are at least about 300 px tall.
+:data:`DPI` (100) with 11 pt text and no text under :data:`MIN_FONT_PT` (10 pt),
+data lines at least :data:`MIN_LINE_PT` (1.5 pt, about 2 px) wide, a single
+slice about 750 px wide, and panels of a row at least about 300 px tall.
+
+Colours: one per method (:data:`METHOD_COLORS`) and one per role
+(:data:`COLORS`), drawn from the Okabe-Ito and Paul Tol palettes and chosen so
+that every pair stays apart (CIEDE2000 >= 13) for normal vision, simulated
+deuteranopia and protanopia and on a washed-out projector, and none is a grey
+(a grey outline vanishes on a greyscale MR image); ``tests/test_figures.py``
+measures it. :data:`COLOR_NAMES` gives the word to use in prose and legends.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import ListedColormap
+from matplotlib import patheffects
+from matplotlib.colors import ListedColormap, Normalize
 
-#: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
+#: Colour per role. The truth is always bluish green, everywhere.
 COLORS = {
-    "truth": "#009E73",      # bluish green
-    "prediction": "#E69F00",  # orange
-    "pz": "#56B4E9",         # sky blue
-    "tz": "#E69F00",         # orange
-    "other": "#CC79A7",      # reddish purple
-    "error": "#D55E00",      # vermillion
-    "accent": "#0072B2",     # blue
-    "highlight": "#F0E442",  # yellow
+    "truth": "#009E73",      # bluish green (Okabe-Ito)
+    "prediction": "#E69F00",  # orange (Okabe-Ito): a prediction whose method is not named
+    "pz": "#66CCEE",         # cyan (Tol bright)
+    "tz": "#FFAABB",         # pink (Tol light)
+    "other": "#332288",      # indigo (Tol muted)
+    "error": "#CC3311",      # red (Tol vibrant)
+    "accent": "#0077BB",     # blue (Tol vibrant)
+    "highlight": "#EEDD88",  # light yellow (Tol light)
 }
 #: Colour per method, used by the showdown and wherever methods are compared. Each is
 #: distinct, and none is the truth's colour, so "green" always means the expert outline.
+#: The ellipsoid formula is a number, never an outline: black, for plots on white only.
 METHOD_COLORS = {
-    "threshold": "#999999", "snake": "#CC79A7", "atlas": "#56B4E9", "patch_cnn": "#F0E442",
-    "fcn": "#E69F00", "unet": "#D55E00", "dilated": "#0072B2", "ellipsoid": "#000000",
+    "threshold": "#332288", "snake": "#FFAABB", "atlas": "#66CCEE", "patch_cnn": "#EEDD88",
+    "fcn": "#E69F00", "unet": "#CC3311", "dilated": "#0077BB", "ellipsoid": "#000000",
 }
+#: The word for each colour, for prose and legends ("the U-Net (red)").
+COLOR_NAMES = {"#009E73": "green", "#E69F00": "orange", "#66CCEE": "cyan", "#FFAABB": "pink",
+               "#332288": "indigo", "#CC3311": "red", "#0077BB": "blue", "#EEDD88": "light yellow",
+               "#000000": "black"}
 #: Stored resolution of every figure (dots per inch): sharp on a projector, small in git.
 DPI = 100
 #: Text sizes in points at the stored size: readable from the back of a classroom.
 FONT_PT, LEGEND_PT, TITLE_PT = 11, 10, 12
+#: No text in a figure is smaller than this (points).
+MIN_FONT_PT = 10
+#: No data line is thinner than this (points): 1.5 pt is about 2 px at :data:`DPI`.
+MIN_LINE_PT = 1.5
 #: Width in inches of a figure holding one slice (about 750 px at :data:`DPI`).
 SINGLE_SLICE_INCHES = 7.5
 
-#: Edge letters (left, right, bottom, top) of each view as the viz helpers draw it.
-ORIENTATION = {"axial": ("L", "R", "P", "A"), "coronal": ("L", "R", "I", "S"),
-               "sagittal": ("P", "A", "I", "S")}
+#: A thin dark rim around every outline drawn on an image: light colours stay visible on bright fat.
+OUTLINE_HALO = (patheffects.withStroke(linewidth=3.5, foreground="black", alpha=0.55),)
+
+#: Edge letters (left, right, bottom, top) of each view, radiological convention.
+ORIENTATION = {"axial": ("R", "L", "P", "A"), "coronal": ("R", "L", "I", "S"),
+               "sagittal": ("A", "P", "I", "S")}
 
 
 def setup(dpi: int = DPI) -> None:
-    """Projector-ready defaults: :data:`DPI` dots per inch, 11 pt text, 10 pt legends."""
+    """Projector-ready defaults: :data:`DPI` dots per inch, 11 pt text, nothing under 10 pt,
+    data lines at least :data:`MIN_LINE_PT` wide."""
     plt.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "image.interpolation": "nearest",
                          "font.size": FONT_PT, "axes.titlesize": TITLE_PT, "axes.labelsize": FONT_PT,
-                         "legend.fontsize": LEGEND_PT, "xtick.labelsize": LEGEND_PT,
-                         "ytick.labelsize": LEGEND_PT, "figure.titlesize": TITLE_PT + 1})
+                         "legend.fontsize": LEGEND_PT, "legend.title_fontsize": LEGEND_PT,
+                         "xtick.labelsize": LEGEND_PT, "ytick.labelsize": LEGEND_PT,
+                         "figure.titlesize": TITLE_PT + 1, "lines.linewidth": 2.0,
+                         "lines.markersize": 7.0, "patch.linewidth": MIN_LINE_PT,
+                         "hatch.linewidth": MIN_LINE_PT})
+
+
+def _mirror_x(ax) -> None:
+    """Run the x axis from high to low values, and keep it so when the limits are set again."""
+    left, right = ax.get_xlim()
+    if left < right:
+        ax.set_xlim(right, left)
+    if getattr(ax, "_medseg_mirrored", False):
+        return
+
+    def keep_mirrored(axes):
+        lo, hi = axes.get_xlim()
+        if lo < hi:  # a later set_xlim(a, b) with a < b (a zoom): mirror it again
+            axes.set_xlim(hi, lo, emit=False)
+
+    ax.callbacks.connect("xlim_changed", keep_mirrored)
+    ax._medseg_mirrored = True
 
 
 def orientation_letters(ax, view: str = "axial", *, color: str = "white") -> None:
-    """Write the patient directions at the edges of a slice drawn by these helpers.
+    """Show a slice the radiological way and write the patient directions at its edges.
 
-    ``view`` is "axial" (L/R and P/A), "coronal" (L/R and I/S) or "sagittal"
-    (P/A and I/S). The letters assume the package's display convention (RAS
-    arrays, ``origin="lower"``, see the module docstring).
+    ``view`` is "axial" (R/L and P/A), "coronal" (R/L and I/S) or "sagittal"
+    (A/P and I/S). The panel must hold a slice drawn as the helpers draw it
+    (array axis 0, 0 or 1 across for axial, coronal or sagittal; ``origin="lower"``).
+    The x axis is then mirrored, so that the patient's left (low x in a RAS
+    array) is on the right of the screen and, on a sagittal slice, anterior on
+    the left; the mirroring survives a later ``set_xlim``. Letters: see
+    :data:`ORIENTATION`.
     """
     if view not in ORIENTATION:
         raise ValueError(f"view must be one of {sorted(ORIENTATION)}, got {view!r}")
+    _mirror_x(ax)
     left, right, bottom, top = ORIENTATION[view]
     style = dict(transform=ax.transAxes, color=color, fontsize=LEGEND_PT, fontweight="bold",
-                 bbox=dict(boxstyle="round,pad=0.15", facecolor="black", alpha=0.45, linewidth=0))
+                 bbox=dict(boxstyle="round,pad=0.15", facecolor="black" if color == "white" else "white",
+                           alpha=0.45, linewidth=0))
     ax.text(0.015, 0.5, left, ha="left", va="center", **style)
     ax.text(0.985, 0.5, right, ha="right", va="center", **style)
     ax.text(0.5, 0.015, bottom, ha="center", va="bottom", **style)
     ax.text(0.5, 0.985, top, ha="center", va="top", **style)
+
+
+def zoom(ax, centre_xy, half_mm: float, spacing) -> None:
+    """Show a square of +- ``half_mm`` around the array position ``centre_xy`` = (x, y) of a slice.
+
+    Keeps the radiological mirroring of the panel (see :func:`orientation_letters`).
+    ``spacing`` gives the pixel size in mm along x and y.
+    """
+    half_x, half_y = half_mm / spacing[0], half_mm / spacing[1]
+    ax.set_ylim(centre_xy[1] - half_y, centre_xy[1] + half_y)
+    if getattr(ax, "_medseg_mirrored", False):
+        ax.set_xlim(centre_xy[0] + half_x, centre_xy[0] - half_x)
+    else:
+        ax.set_xlim(centre_xy[0] - half_x, centre_xy[0] + half_x)
+
+
+def colorbar(ax, label: str, *, mappable=None, cmap=None, vmin=None, vmax=None, ticks=None):
+    """A colourbar beside ``ax`` that says what a colour means, with a label and readable ticks.
+
+    Pass the image (``mappable``) whose colours carry a value, or ``cmap`` with
+    ``vmin``/``vmax`` for lines or markers coloured from a colormap. Returns the
+    matplotlib ``Colorbar``.
+    """
+    from matplotlib.cm import ScalarMappable
+
+    if mappable is None:
+        if cmap is None or vmin is None or vmax is None:
+            raise ValueError("give the mappable (an image), or cmap with vmin and vmax")
+        mappable = ScalarMappable(Normalize(vmin, vmax), cmap)
+    bar = ax.figure.colorbar(mappable, ax=ax, fraction=0.046, pad=0.03, ticks=ticks)
+    bar.set_label(label, fontsize=FONT_PT)
+    bar.ax.tick_params(labelsize=LEGEND_PT)
+    return bar
 
 
 def label_anatomy(ax, structures, k=None, *, min_area_px: int = 40, color: str = "white") -> None:
@@ -108,6 +195,18 @@ def axial(array, k):
     return array[:, :, k].T
 
 
+def central_crop(shape, half_mm: float, spacing):
+    """Index of the central +- ``half_mm`` square of every axial slice of a volume of ``shape``.
+
+    Prostate scans are centred on the gland, so this keeps the gland and its
+    neighbours: ``image[viz.central_crop(image.shape, 50, spacing)]`` is the
+    central 100 mm. ``spacing`` is the voxel size in mm (x, y first).
+    """
+    cx, cy = shape[0] // 2, shape[1] // 2
+    hx, hy = int(half_mm / spacing[0]), int(half_mm / spacing[1])
+    return np.s_[max(cx - hx, 0):cx + hx, max(cy - hy, 0):cy + hy]
+
+
 def best_slice(mask) -> int:
     """Index of the axial slice where ``mask`` has the largest area (middle slice if empty)."""
     mask = np.asarray(mask)
@@ -116,8 +215,9 @@ def best_slice(mask) -> int:
 
 
 def show_slice(image, k=None, *, ax=None, spacing=None, masks=None, contours=None, title=None,
-               vmin=None, vmax=None, alpha=0.35, legend=True, scalebar=True, orientation=True):
-    """Draw one axial slice with optional filled masks and contour lines.
+               vmin=None, vmax=None, alpha=0.35, legend=True, scalebar=True, orientation=True,
+               colors=None):
+    """Draw one axial slice with optional filled masks and contour lines, the radiological way.
 
     Parameters
     ----------
@@ -128,13 +228,18 @@ def show_slice(image, k=None, *, ax=None, spacing=None, masks=None, contours=Non
     spacing : tuple, optional
         Voxel size in mm; gives the right aspect ratio and a 10 mm scale bar.
     masks, contours : dict of name -> mask (same shape as ``image``)
-        Filled overlays and outlines; colours come from :data:`COLORS` when
-        the name is known there, or from :data:`METHOD_COLORS` for a method's name.
+        Filled overlays and outlines; colours come from ``colors``, else from
+        :data:`COLORS` when the name is known there, or from :data:`METHOD_COLORS`
+        for a method's name. The legend shows the same colours.
+    colors : dict of name -> colour, optional
+        Colours for overlays whose names the palettes do not know (e.g. "CSF").
     orientation : bool
-        Write the L/R and P/A letters at the slice's edges (default).
+        Mirror the x axis (patient's left on the right) and write the letters
+        R/L and P/A at the slice's edges (default), see :func:`orientation_letters`.
+        Without it the slice is drawn unmirrored, as the array is stored.
     """
     image = np.asarray(image)
-    masks, contours = dict(masks or {}), dict(contours or {})
+    masks, contours, colors = dict(masks or {}), dict(contours or {}), dict(colors or {})
     if k is None and image.ndim == 3:
         first = next(iter({**masks, **contours}.values()), None)
         k = best_slice(first) if first is not None else image.shape[2] // 2
@@ -148,24 +253,22 @@ def show_slice(image, k=None, *, ax=None, spacing=None, masks=None, contours=Non
               vmax=high if vmax is None else vmax, aspect=aspect)
     handles = []
     for i, (name, mask) in enumerate(masks.items()):
-        color = _colour(name, i)
+        color = colors.get(name) or _colour(name, i)
         layer = np.ma.masked_where(~axial(np.asarray(mask) > 0, k), np.ones(shown.shape))
         ax.imshow(layer, cmap=ListedColormap([color]), origin="lower", alpha=alpha, aspect=aspect,
                   vmin=0, vmax=1)
-        handles.append(plt.Line2D([], [], color=color, lw=6, alpha=0.6, label=name))
+        handles.append(plt.Rectangle((0, 0), 1, 1, facecolor=color, alpha=min(1.0, 2 * alpha), label=name))
     for i, (name, mask) in enumerate(contours.items()):
-        color = _colour(name, i + 1)
+        color = colors.get(name) or _colour(name, i + 1)
         outline = axial(np.asarray(mask) > 0, k).astype(float)
         if outline.any():
-            ax.contour(outline, levels=[0.5], colors=[color], linewidths=1.8, origin="lower")
-        handles.append(plt.Line2D([], [], color=color, lw=2.5, label=name))
-    if scalebar and spacing is not None:
-        length = 10.0 / spacing[0]  # 10 mm in pixels
-        x0, y0 = shown.shape[1] * 0.08, shown.shape[0] * 0.07
-        ax.plot([x0, x0 + length], [y0, y0], color="white", lw=3)
-        ax.text(x0, y0 * 1.5, "10 mm", color="white", fontsize=LEGEND_PT)
+            drawn = ax.contour(outline, levels=[0.5], colors=[color], linewidths=2.0, origin="lower")
+            drawn.set_path_effects(list(OUTLINE_HALO))
+        handles.append(plt.Line2D([], [], color=color, lw=2.5, label=name, path_effects=list(OUTLINE_HALO)))
     if orientation:
         orientation_letters(ax, "axial")
+    if scalebar and spacing is not None:
+        _scale_bar(ax, 10.0 / spacing[0], shown.shape)
     if handles and legend:
         ax.legend(handles=handles, loc="upper right", fontsize=LEGEND_PT, framealpha=0.7)
     ax.set_title(title if title is not None else (f"axial slice {k}" if image.ndim == 3 else ""))
@@ -173,6 +276,16 @@ def show_slice(image, k=None, *, ax=None, spacing=None, masks=None, contours=Non
     if own_figure:
         ax.figure.tight_layout()  # the slice fills its figure, so it is stored about 750 px wide
     return ax
+
+
+def _scale_bar(ax, length_px: float, shape) -> None:
+    """A white 10 mm bar near the screen's lower left corner, whichever way the x axis runs."""
+    left, right = ax.get_xlim()
+    direction = 1.0 if right > left else -1.0
+    x0 = left + 0.08 * (right - left)
+    y0 = shape[0] * 0.07
+    ax.plot([x0, x0 + direction * length_px], [y0, y0], color="white", lw=3)
+    ax.text(x0, y0 * 1.5, "10 mm", color="white", fontsize=LEGEND_PT, ha="left")  # ha is on screen
 
 
 def _colour(name, i):
@@ -185,10 +298,54 @@ def _colour(name, i):
     return spare[i % len(spare)]
 
 
-def compare_masks(image, truth, prediction, k=None, *, ax=None, spacing=None, title=None):
-    """Truth and prediction outlined on the same slice (green vs orange)."""
+def compare_masks(image, truth, prediction, k=None, *, ax=None, spacing=None, title=None, method=None):
+    """Truth (green) and a prediction outlined on the same slice.
+
+    The prediction is drawn in its method's colour when ``method`` names one
+    (a key of :data:`METHOD_COLORS`), else in the generic prediction orange.
+    """
+    name = method if method in METHOD_COLORS else "prediction"
     return show_slice(image, k if k is not None else best_slice(truth), ax=ax, spacing=spacing,
-                      contours={"truth": truth, "prediction": prediction}, title=title)
+                      contours={"truth": truth, name: prediction}, title=title)
+
+
+def show_sagittal(image, x, *, ax=None, spacing=None, contours=None, title=None, true_aspect=True,
+                  rows=None):
+    """Draw the sagittal slice ``image[x]`` (y across, z up), anterior on the left.
+
+    ``true_aspect=False`` draws square pixels - the classic mistake that squashes a
+    thick-slice scan - so the two can be compared. ``rows`` optionally crops y
+    (a slice object). ``contours`` as in :func:`show_slice`.
+    """
+    image = np.asarray(image)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(SINGLE_SLICE_INCHES, SINGLE_SLICE_INCHES))
+    rows = rows if rows is not None else slice(None)
+    aspect = spacing[2] / spacing[1] if (true_aspect and spacing is not None) else 1.0
+    ax.imshow(image[x, rows].T, cmap="gray", origin="lower", aspect=aspect)
+    for i, (name, mask) in enumerate(dict(contours or {}).items()):
+        drawn = ax.contour(np.asarray(mask)[x, rows].T > 0, levels=[0.5], colors=[_colour(name, i + 1)],
+                           linewidths=2.0, origin="lower")
+        drawn.set_path_effects(list(OUTLINE_HALO))
+    orientation_letters(ax, "sagittal")
+    ax.set_title(title or "")
+    ax.set_axis_off()
+    return ax
+
+
+def bland_altman(ax, result, *, color=None, unit="mm", title=None):
+    """Draw a Bland-Altman plot: differences against means, the bias and the 95 % limits of agreement.
+
+    ``result`` is what :func:`medseg_edu.volumetry.bland_altman` returns (``means``,
+    ``differences``, ``bias``, ``lower``, ``upper``). The title (``title`` and a
+    second line with the bias and the limits in ``unit``) says what the lines are.
+    """
+    ax.plot(result.means, result.differences, "o", color=color or COLORS["accent"], alpha=0.75)
+    for level, style in ((result.bias, "-"), (result.lower, "--"), (result.upper, "--")):
+        ax.axhline(level, color="black", ls=style, lw=MIN_LINE_PT)
+    numbers = f"bias {result.bias:+.1f} {unit}, limits [{result.lower:+.1f}; {result.upper:+.1f}] {unit}"
+    ax.set_title(f"{title}\n{numbers}" if title else numbers)
+    return ax
 
 
 def panel_inches(ncols: int) -> float:
@@ -200,7 +357,8 @@ def panel_inches(ncols: int) -> float:
     return float(np.clip(9.6 / max(int(ncols), 1), 3.0, SINGLE_SLICE_INCHES))
 
 
-def show_slices(image, ks, *, spacing=None, contours=None, masks=None, ncols=None, size=None, titles=None):
+def show_slices(image, ks, *, spacing=None, contours=None, masks=None, ncols=None, size=None, titles=None,
+                colors=None):
     """A row (or grid) of axial slices; returns the figure.
 
     ``size`` is each panel's side in inches (default :func:`panel_inches`).
@@ -213,7 +371,7 @@ def show_slices(image, ks, *, spacing=None, contours=None, masks=None, ncols=Non
     for ax in axes.ravel()[len(ks):]:
         ax.set_axis_off()
     for i, (ax, k) in enumerate(zip(axes.ravel(), ks)):
-        show_slice(image, k, ax=ax, spacing=spacing, contours=contours, masks=masks,
+        show_slice(image, k, ax=ax, spacing=spacing, contours=contours, masks=masks, colors=colors,
                    legend=(i == 0), scalebar=(i == 0), title=titles[i] if titles else None)
     fig.tight_layout()
     return fig

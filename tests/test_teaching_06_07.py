@@ -37,14 +37,30 @@ def test_decoder_step_checker_rejects_a_step_without_the_skip():
 
 
 def test_dilated_conv_checker_names_the_flipped_kernel():
-    def flipped(image, kernel, dilation):
+    def flipped(image, kernel, dilation):       # written by hand (a library call is refused), kernel flipped
         k = kernel.shape[0]
-        out = F.conv2d(torch.as_tensor(image)[None, None], torch.as_tensor(kernel[::-1, ::-1].copy())[None, None],
-                       padding=dilation * (k // 2), dilation=dilation)
-        return out[0, 0].numpy()
+        kernel = kernel[::-1, ::-1]
+        padded = np.pad(image, dilation * (k // 2))
+        out = np.zeros(image.shape)
+        for i in range(k):
+            for j in range(k):
+                out += kernel[i, j] * padded[i * dilation:i * dilation + image.shape[0],
+                                             j * dilation:j * dilation + image.shape[1]]
+        return out
 
     verdict = exercises.check("07.dilated_conv", flipped, quiet=True)
     assert not verdict.passed and "flipped" in verdict.message
+
+
+def test_dilated_conv_checker_refuses_torch_conv2d():
+    def library(image, kernel, dilation):
+        k = kernel.shape[0]
+        out = F.conv2d(torch.as_tensor(image)[None, None], torch.as_tensor(kernel.copy())[None, None],
+                       padding=dilation * (k // 2), dilation=dilation)
+        return out[0, 0].numpy()
+
+    verdict = exercises.check("07.dilated_conv", library, quiet=True)
+    assert not verdict.passed and "calls conv2d" in verdict.message
 
 
 def test_unet_receptive_field_is_96_px_whatever_the_input_and_deeper_is_larger():

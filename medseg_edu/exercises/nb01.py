@@ -7,6 +7,7 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label
 
 from . import ExerciseFailed, exercise
+from ._shortcuts import refuse_shortcut
 
 
 def _bimodal_image(seed=1):
@@ -19,6 +20,8 @@ def _bimodal_image(seed=1):
 
 
 def _as_mask(result, shape, name):
+    if result is None:
+        raise ExerciseFailed(f"your function returned None: end {name} with `return <the mask>`")
     result = np.asarray(result)
     if result.shape != shape:
         raise ExerciseFailed(f"{name} should return a mask of the input's shape {shape}, got {result.shape}")
@@ -33,7 +36,7 @@ def _otsu_mask(otsu_mask):
     for seed in (1, 2):
         image, disc = _bimodal_image(seed)
         expected = image >= threshold_otsu(image)
-        got = _as_mask(otsu_mask(image), image.shape, "otsu_mask")
+        got = _as_mask(otsu_mask(image.copy()), image.shape, "otsu_mask")
         if np.array_equal(got, ~expected):
             raise ExerciseFailed("your mask is the dark class; keep the voxels AT OR ABOVE the threshold")
         if np.mean(got != expected) > 0.001:  # >= vs > may differ on a voxel or two
@@ -49,7 +52,7 @@ def _largest_component(largest_component):
     mask[15:28, 15:28, 2:4] = True     # 338 voxels
     mask[20, 2, :] = True              # a thin 6-voxel line
     mask[12, 12, 2] = True             # touches the first block only diagonally
-    got = _as_mask(largest_component(mask), mask.shape, "largest_component")
+    got = _as_mask(largest_component(mask.copy()), mask.shape, "largest_component")
     labelled = label(mask, connectivity=1)
     sizes = np.bincount(labelled.ravel())
     sizes[0] = 0
@@ -76,12 +79,14 @@ def _dice(dice):
     b = np.zeros((10, 10, 2), bool)
     a[0:4, 0:5, 0] = True   # 20 voxels
     b[2:6, 0:5, 0] = True   # 20 voxels, 10 shared
-    got = dice(a, b)
+    got = dice(a.copy(), b.copy())
+    if got is None:
+        raise ExerciseFailed("your function returned None: end dice with `return <the overlap>`")
     if not np.isclose(got, 0.5):
         if np.isclose(got, 10 / 30):
             raise ExerciseFailed("that is the Jaccard index |A∩B|/|A∪B|; Dice is 2|A∩B| / (|A| + |B|)")
         raise ExerciseFailed(f"two 20-voxel masks sharing 10 voxels have Dice 0.5, you gave {got!r}")
-    if not np.isclose(dice(a, a), 1.0) or not np.isclose(dice(a, ~a), 0.0):
+    if not np.isclose(dice(a.copy(), a.copy()), 1.0) or not np.isclose(dice(a.copy(), ~a), 0.0):
         raise ExerciseFailed("identical masks must give 1.0 and disjoint masks 0.0")
     return "Dice = 2|A∩B| / (|A| + |B|): 1 is perfect overlap, 0 none."
 
@@ -96,8 +101,15 @@ def _fresh_mixtures():
         yield np.where(object_, rng.normal(m1, s1, shape), rng.normal(m0, s0, shape)).astype(np.float32)
 
 
+#: scikit-image's automatic thresholds: any of them would do exercise 2 for the learner.
+OTSU_SHORTCUTS = ("threshold_otsu", "threshold_multiotsu", "threshold_li", "threshold_yen", "threshold_isodata",
+                  "threshold_mean", "threshold_minimum", "threshold_triangle")
+
+
 @exercise("01.otsu_threshold")
 def _otsu_threshold(otsu_threshold):
+    refuse_shortcut(otsu_threshold, names=OTSU_SHORTCUTS, objects=(threshold_otsu,),
+                    task="the between-class variance w0 * w1 * (mu0 - mu1)**2 over the histogram bins")
     for image in _fresh_mixtures():
         for nbins in (256, 64):
             got = otsu_threshold(image.copy(), nbins)

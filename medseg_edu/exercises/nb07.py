@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ExerciseFailed, exercise, require_equal
+from ._shortcuts import refuse_shortcut
 
 
 @exercise("07.rf_dilated")
@@ -63,14 +64,24 @@ def _reference_dilated_conv(image, kernel, dilation):
     return out[0, 0].numpy()
 
 
+#: Library convolutions (PyTorch, SciPy) that would do the exercise for the learner.
+CONVOLUTION_SHORTCUTS = ("conv2d", "conv_nd", "convolution", "Conv2d", "correlate", "convolve", "correlate2d",
+                         "convolve2d", "fftconvolve", "oaconvolve")
+
+
 @exercise("07.dilated_conv")
 def _dilated_conv(dilated_conv2d):
+    refuse_shortcut(dilated_conv2d, names=CONVOLUTION_SHORTCUTS,
+                    task="the sum over the k x k taps, each reading the zero-padded image shifted by (i, j) * dilation")
     rng = np.random.default_rng(7)
     cases = [((9, 11), 3, 1), ((12, 10), 3, 2), ((16, 16), 3, 4), ((13, 17), 5, 2), ((8, 8), 3, 3)]
     for shape, size, dilation in cases:
         image, kernel = rng.normal(size=shape), rng.normal(size=(size, size))
         expected = _reference_dilated_conv(image, kernel, dilation)
-        got = np.asarray(dilated_conv2d(image.copy(), kernel.copy(), dilation), dtype=float)
+        got = dilated_conv2d(image.copy(), kernel.copy(), dilation)
+        if got is None:
+            raise ExerciseFailed("your function returned None: end it with `return <the output image>`")
+        got = np.asarray(got, dtype=float)
         where = f"a {shape[0]} x {shape[1]} image, a {size} x {size} kernel, dilation {dilation}"
         if got.shape != expected.shape:
             hint = ""

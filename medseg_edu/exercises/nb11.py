@@ -70,6 +70,8 @@ def _recist_response(recist_response):
         if got == expected:
             continue
         call = f"recist_response({baseline:g}, {followup:g}" + ("" if nadir is None else f", nadir_mm={nadir:g}") + ")"
+        if got is None:
+            raise ExerciseFailed(f"{call} returned None: end your function with `return \"PR\"` etc.")
         if not isinstance(got, str):
             raise ExerciseFailed(f"{call} returned {got!r}: return one of 'CR', 'PR', 'SD', 'PD'")
         wrong = _recist_wrong_ways(baseline, followup, nadir)

@@ -247,6 +247,42 @@ class Registration:
         return grid
 
 
+def gradient_step(theta, fixed, moving, weight, *, lr, window=5):
+    """One step of plain gradient descent on the affine parameters (the step notebook 03's learner writes).
+
+    Warp ``moving`` with ``theta`` (``affine_grid`` + ``grid_sample``), weight
+    the local NCC loss by ``weight`` times the overlap of the two fields of
+    view (the overlap *detached*: it says where to compare, it is not a way to
+    lower the loss), differentiate with autograd and move ``theta`` downhill:
+    ``theta - lr * d loss / d theta``. :func:`register_affine` runs the same
+    loss with Adam instead, which scales each parameter's step by its own
+    gradient history.
+
+    Parameters
+    ----------
+    theta : torch.Tensor (3, 4)
+        The current affine ``[A | t]`` in grid coordinates (not changed).
+    fixed, moving, weight : torch.Tensor (1, 1, z, y, x)
+        The two images on the same grid, and where the fixed one counts.
+    lr : float
+        Step size (grid units per unit of gradient).
+    window : int
+        Side of the NCC boxes, grid points.
+
+    Returns
+    -------
+    (torch.Tensor (3, 4), float)
+        The new ``theta`` (detached) and the loss before the step.
+    """
+    theta = theta.detach().clone().requires_grad_(True)
+    grid = F.affine_grid(theta[None], fixed.shape, align_corners=True)
+    warped = sample(moving, grid)
+    valid = (weight * sample(torch.ones_like(moving), grid)).detach()
+    loss = ncc_loss(fixed, warped, valid, window=window)
+    loss.backward()
+    return (theta - lr * theta.grad).detach(), float(loss.detach())
+
+
 def register_affine(fixed, moving, weight=None, *, iterations=(40, 40), factors=(4, 2), lr=0.01, theta=None):
     """Affine registration, coarse to fine, by gradient descent on the local NCC loss.
 

@@ -7,7 +7,8 @@ Two flavours, both from scikit-image:
   by internal forces (``alpha`` elasticity, ``beta`` rigidity) and image forces
   (``w_line`` intensity, ``w_edge`` edges), stepped with ``gamma``. Notebook 02
   uses it on one axial slice (:func:`active_contour_2d`, :func:`evolution`,
-  :func:`examined_pixels`);
+  :func:`examined_pixels`), and the learner writes its update step
+  (:func:`snake_step`, with :func:`internal_matrix` and :func:`snake_force`);
 * the morphological geodesic active contour (Marquez-Neila et al., PAMI 2014),
   :func:`skimage.segmentation.morphological_geodesic_active_contour`: a region
   that grows (balloon force) until it meets low values of a stopping image.
@@ -156,15 +157,109 @@ def external_force(image, *, w_line=0.0, w_edge=1.0):
     return force_rows, force_cols
 
 
+def internal_matrix(n_points, alpha, beta):
+    """The snake's internal-force matrix ``A = -alpha * D2 + beta * D4`` for a closed contour.
+
+    ``D2`` is the cyclic second difference (``x[i-1] - 2 x[i] + x[i+1]``) and
+    ``D4`` the cyclic fourth difference (``x[i-2] - 4 x[i-1] + 6 x[i] - 4 x[i+1] + x[i+2]``),
+    as in scikit-image's :func:`~skimage.segmentation.active_contour`; ``A @ x``
+    is the internal force's opposite on every point (elasticity ``alpha``,
+    rigidity ``beta``).
+
+    Returns
+    -------
+    np.ndarray, (n_points, n_points)
+    """
+    n = int(n_points)
+    if n < 5:
+        raise ValueError(f"a closed snake needs at least 5 points for the fourth difference, got {n_points!r}")
+    eye = np.eye(n)
+    second = np.roll(eye, -1, axis=0) + np.roll(eye, -1, axis=1) - 2 * eye
+    fourth = (np.roll(eye, -2, axis=0) + np.roll(eye, -2, axis=1) - 4 * np.roll(eye, -1, axis=0)
+              - 4 * np.roll(eye, -1, axis=1) + 6 * eye)
+    return -alpha * second + beta * fourth
+
+
+def snake_force(image, points, *, w_line=0.0, w_edge=1.0):
+    """The image force on each snake point, sampled as scikit-image samples it.
+
+    The potential ``P = w_line * I + w_edge * |Sobel(I)|`` (see
+    :func:`external_force`) is interpolated with a quadratic spline and
+    differentiated at the points themselves (between pixels too).
+
+    Parameters
+    ----------
+    image : np.ndarray, (rows, cols)
+        The prepared slice (scaled to 0-1 and smoothed).
+    points : np.ndarray, (N, 2)
+        The snake, (row, col) pixels.
+
+    Returns
+    -------
+    np.ndarray, (N, 2)
+        The force (dP/drow, dP/dcol) at each point.
+    """
+    from scipy.interpolate import RectBivariateSpline
+
+    image, points = _check_slice(image), _check_snake(points, "points")
+    potential = w_line * image + w_edge * sobel(image)
+    spline = RectBivariateSpline(np.arange(image.shape[0]), np.arange(image.shape[1]), potential, kx=2, ky=2, s=0)
+    rows, cols = points[:, 0], points[:, 1]
+    return np.column_stack([spline(rows, cols, dx=1, grid=False), spline(rows, cols, dy=1, grid=False)])
+
+
+def snake_step(points, force, *, alpha, beta, gamma, max_px_move=1.0):
+    """One iteration of the classic snake, the way scikit-image's ``active_contour`` takes it.
+
+    A semi-implicit Euler step: the internal forces are taken at the new
+    position, the image force at the old one,
+
+        (A + gamma I) x_new = gamma x + f(x),
+
+    solved for the rows and the columns of all points at once (``A`` from
+    :func:`internal_matrix`); then each coordinate moves by
+    ``max_px_move * tanh(x_new - x)``, at most ``max_px_move`` pixels.
+
+    Parameters
+    ----------
+    points : np.ndarray, (N, 2)
+        The snake, (row, col) pixels.
+    force : np.ndarray, (N, 2)
+        The image force at each point (e.g. :func:`snake_force`).
+    alpha, beta, gamma : float
+        Elasticity, rigidity, viscosity (a larger ``gamma`` takes smaller steps).
+    max_px_move : float
+        Largest move of a coordinate in one step, pixels.
+
+    Returns
+    -------
+    np.ndarray, (N, 2)
+        The points after the step.
+    """
+    points = _check_snake(points, "points")
+    force = np.asarray(force, dtype=float)
+    if force.shape != points.shape:
+        raise ValueError(f"force must have the points' shape {points.shape}, got {force.shape}")
+    if not gamma > 0:
+        raise ValueError(f"gamma (the time step) must be > 0, got {gamma!r}")
+    system = internal_matrix(len(points), alpha, beta) + gamma * np.eye(len(points))
+    target = np.linalg.solve(system, gamma * points + force)
+    return points + max_px_move * np.tanh(target - points)
+
+
 def _run(image, snake, n_iter, *, alpha=0.015, beta=10.0, gamma=0.001, w_line=0.0, w_edge=1.0):
     """scikit-image's snake on an already prepared (scaled, smoothed) image."""
     return active_contour(image, snake, alpha=alpha, beta=beta, gamma=gamma, w_line=w_line, w_edge=w_edge,
                           max_num_iter=n_iter, boundary_condition="periodic")
 
 
-def _prepare_slice(slice2d, sigma):
-    image = normalise(slice2d, clip=True, dtype=None)
+def prepare_slice(slice2d, sigma=1.0):
+    """The slice as the snake sees it: scaled to 0-1 (1st-99th percentile) and smoothed (``sigma`` pixels)."""
+    image = normalise(_check_slice(slice2d), clip=True, dtype=None)
     return ndimage.gaussian_filter(image, sigma) if sigma > 0 else image
+
+
+_prepare_slice = prepare_slice
 
 
 def evolution(slice2d, init_xy, *, every=25, n_steps=10, sigma=1.0, **params):

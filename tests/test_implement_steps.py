@@ -1,0 +1,145 @@
+"""The steps learners write by hand, their reference functions and the shortcut refusal (issue 24, item 3).
+
+* ``snake.snake_step`` (with ``internal_matrix`` and ``snake_force``) reproduces
+  scikit-image's ``active_contour`` iteration by iteration, so checking a learner's
+  step against it checks it against scikit-image.
+* ``registration.gradient_step`` is one plain gradient-descent step of the affine loop
+  of notebook 03: it lowers the loss, leaves its input alone, and detaches the overlap.
+* ``refuse_shortcut`` catches the forbidden call however it is reached (attribute,
+  import inside the function, alias, the learner's own helper, a wrapper), and lets a
+  hand-written answer through; every checker says "returned None" for a missing return.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.segmentation import active_contour
+
+from medseg_edu.exercises import ExerciseFailed, check
+from medseg_edu.exercises._shortcuts import refuse_shortcut, uses
+from medseg_edu.methods import registration, snake
+
+
+def smooth_image(seed=0, shape=(60, 70)):
+    image = ndimage.gaussian_filter(np.random.default_rng(seed).random(shape), 3)
+    return (image - image.min()) / (image.max() - image.min())
+
+
+@pytest.mark.parametrize("weights", [dict(alpha=0.015, beta=10.0, gamma=0.001, w_line=0.0, w_edge=1.0),
+                                     dict(alpha=0.2, beta=0.5, gamma=1.0, w_line=-0.5, w_edge=0.7)])
+def test_snake_step_reproduces_active_contour(weights):
+    image, start = smooth_image(), snake.circle((30, 35), 15, 40)
+    points = start.copy()
+    for iterations in range(1, 9):
+        force = snake.snake_force(image, points, w_line=weights["w_line"], w_edge=weights["w_edge"])
+        points = snake.snake_step(points, force, alpha=weights["alpha"], beta=weights["beta"], gamma=weights["gamma"])
+        expected = active_contour(image, start, max_num_iter=iterations, boundary_condition="periodic", **weights)
+        assert np.abs(points - expected).max() < 1e-8
+
+
+def test_internal_matrix_is_minus_alpha_d2_plus_beta_d4():
+    a = snake.internal_matrix(8, alpha=2.0, beta=0.0)
+    x = np.arange(8.0) ** 2
+    assert np.allclose((a @ x)[2:-2], -2.0 * 2.0)       # second difference of i^2 is 2
+    assert np.allclose(snake.internal_matrix(9, 0.0, 1.0) @ np.ones(9), 0.0)
+    with pytest.raises(ValueError, match="at least 5 points"):
+        snake.internal_matrix(4, 0.1, 0.1)
+
+
+def test_snake_step_moves_at_most_max_px_move_and_checks_shapes():
+    points = snake.circle((20, 20), 8, 16)
+    moved = snake.snake_step(points, np.full(points.shape, 1e3), alpha=0.0, beta=0.0, gamma=0.01)
+    assert np.abs(moved - points).max() <= 1.0
+    with pytest.raises(ValueError, match="force must have the points' shape"):
+        snake.snake_step(points, np.zeros((3, 2)), alpha=0.1, beta=0.1, gamma=1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        snake.snake_step(points, np.zeros(points.shape), alpha=0.1, beta=0.1, gamma=0.0)
+
+
+def registration_pair(size=14, shift=(1.5, -1.0, 0.5)):
+    base = ndimage.gaussian_filter(np.random.default_rng(3).random((size + 8,) * 3), 2.0)
+    fixed, moving = base[4:-4, 4:-4, 4:-4], ndimage.shift(base, shift, order=1)[4:-4, 4:-4, 4:-4]
+    scale = lambda a: (a - a.min()) / (a.max() - a.min())  # noqa: E731
+    return registration.as_tensor(scale(fixed)), registration.as_tensor(scale(moving))
+
+
+def test_gradient_step_goes_downhill_and_leaves_theta_alone():
+    fixed, moving = registration_pair()
+    weight = torch.ones_like(fixed)
+    theta = registration.identity_theta()
+    before = theta.clone()
+    losses = []
+    for _ in range(15):
+        theta, loss = registration.gradient_step(theta, fixed, moving, weight, lr=0.2)
+        losses.append(loss)
+    assert torch.equal(before, registration.identity_theta())
+    assert losses[-1] < losses[0]
+    assert not theta.requires_grad
+
+
+def test_refuse_shortcut_finds_the_call_however_it_is_reached():
+    from skimage import filters
+
+    def attribute(image, nbins=256):
+        return filters.threshold_otsu(image, nbins=nbins)
+
+    def imported_inside(image, nbins=256):
+        from skimage.filters import threshold_otsu as t
+        return t(image)
+
+    alias = threshold_otsu
+
+    def through_alias(image, nbins=256):
+        return alias(image)
+
+    def helper(image):
+        return threshold_otsu(image)
+
+    def through_helper(image, nbins=256):
+        return helper(image)
+
+    @functools.wraps(through_helper)
+    def wrapped(*args):
+        return through_helper(*args)
+
+    for answer in (attribute, imported_inside, through_helper, wrapped):
+        assert uses(answer, names=("threshold_otsu",)) == "threshold_otsu", answer.__name__
+    assert uses(through_alias, objects=(threshold_otsu,)) == "threshold_otsu"
+
+    def by_hand(image, nbins=256):
+        counts, edges = np.histogram(np.ravel(image), bins=nbins)
+        return edges[np.argmax(counts)]
+
+    assert uses(by_hand, names=("threshold_otsu",), objects=(threshold_otsu,)) is None
+    with pytest.raises(ExerciseFailed, match="calls threshold_otsu"):
+        refuse_shortcut(attribute, names=("threshold_otsu",), task="Otsu")
+
+
+@pytest.mark.parametrize("exercise_id, answer", [
+    ("01.otsu_threshold", lambda image, nbins=256: threshold_otsu(image, nbins=nbins)),
+    ("07.dilated_conv", lambda image, kernel, dilation: __import__("scipy.ndimage").ndimage.correlate(image, kernel)),
+])
+def test_checkers_refuse_the_library_shortcut(exercise_id, answer):
+    verdict = check(exercise_id, answer, quiet=True)
+    assert not verdict.passed and "the library doing the exercise" in verdict.message
+
+
+@pytest.mark.parametrize("exercise_id, arity", [
+    ("00.voxel_volume", 1), ("00.mask_volume", 2), ("00.ellipsoid", 3), ("01.otsu_mask", 1),
+    ("01.otsu_threshold", 2), ("01.largest_component", 1), ("01.dice", 2), ("02.circle", 3),
+    ("02.external_force", 3), ("02.percent_examined", 3), ("02.snake_step", 5), ("03.rigid_2d", 3),
+    ("03.ncc", 2), ("03.majority_vote", 1), ("03.gradient_step", 5), ("07.dilated_conv", 3),
+    ("11.sphere_volume_change", 1), ("11.recist_response", 3),
+])
+def test_a_missing_return_is_named(exercise_id, arity):
+    def no_return(*args):
+        assert len(args) >= 1
+
+    verdict = check(exercise_id, no_return, quiet=True)
+    assert not verdict.passed and "returned None" in verdict.message, verdict.message
