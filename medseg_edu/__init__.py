@@ -4,7 +4,8 @@ Educational software. NOT for clinical use.
 
 Layers (an import only points down):
   0. _checks, _device, expect  input checks, device and step budget, machine-stable verdicts
-  1. io, metrics, volumetry    NIfTI in/out, ``Volume``; pure numpy, spacing-aware measures
+  1. io, metrics, volumetry,   NIfTI in/out, ``Volume``; pure numpy, spacing-aware measures;
+     agreement                 Bland-Altman, ICC, test-retest repeatability, interval coverage
   2. data                      phantoms, MR rendering, MNI brain, MSD Task05, caches, datasets
   3. nets, weights, train      networks, the bundled weights (recipe, files, loading), training loop
   4. methods                   segmentation methods, each with ``segment(image, spacing)``

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 # (medseg_edu.expect is also the name of the function the package exports, so import by name)
-MODULES = [importlib.import_module(f"medseg_edu.{name}") for name in ("metrics", "volumetry", "expect")]
+MODULES = [importlib.import_module(f"medseg_edu.{name}") for name in ("metrics", "volumetry", "agreement", "expect")]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
