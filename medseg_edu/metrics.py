@@ -189,8 +189,14 @@ def mean_surface_distance(a: np.ndarray, b: np.ndarray, spacing) -> float:
 
 # --------------------------------------------------------------------------- calibration of probabilities
 
+_CHUNK = 1 << 20   # voxels binned at a time: a few MB of temporaries, whatever the volume's size
+
+
 def _calibration_pairs(probability, truth, where):
-    p = np.asarray(probability, dtype=float)
+    """Flat probability (its own float precision) and bool truth, checked; only ``where`` if given."""
+    p = np.asarray(probability)
+    if not np.issubdtype(p.dtype, np.floating):
+        p = p.astype(float)
     t = np.asarray(truth)
     if p.shape != t.shape:
         raise ValueError(f"probability {p.shape} and truth {t.shape} must have the same shape")
@@ -263,14 +269,19 @@ def reliability_curve(probability, truth, *, n_bins: int = 10, where=None) -> Re
     """
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a whole number >= 1, got {n_bins!r}")
+    n_bins = int(n_bins)
     p, t = _calibration_pairs(probability, truth, where)
-    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
-    index = np.clip(np.digitize(p, edges[1:-1], right=False), 0, int(n_bins) - 1)
-    counts = np.bincount(index, minlength=int(n_bins))
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    counts = np.zeros(n_bins, np.int64)
+    sum_p, sum_t = np.zeros(n_bins), np.zeros(n_bins)
+    for start in range(0, p.size, _CHUNK):
+        chunk = p[start:start + _CHUNK].astype(float)
+        index = np.clip(np.digitize(chunk, edges[1:-1]), 0, n_bins - 1)
+        counts += np.bincount(index, minlength=n_bins)
+        sum_p += np.bincount(index, weights=chunk, minlength=n_bins)
+        sum_t += np.bincount(index, weights=t[start:start + _CHUNK], minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
-        confidence = np.bincount(index, weights=p, minlength=int(n_bins)) / counts
-        frequency = np.bincount(index, weights=t.astype(float), minlength=int(n_bins)) / counts
-    return ReliabilityCurve(confidence, frequency, counts, edges)
+        return ReliabilityCurve(sum_p / counts, sum_t / counts, counts, edges)
 
 
 def expected_calibration_error(probability, truth, *, n_bins: int = 10, where=None) -> float:

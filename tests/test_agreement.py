@@ -143,3 +143,14 @@ def test_reliability_where_and_errors():
         metrics.reliability_curve([0.5, 0.5], [1])
     with pytest.raises(ValueError, match="empty"):
         metrics.reliability_curve(p, truth, where=np.zeros_like(p, bool))
+
+
+def test_reliability_in_chunks_equals_one_pass():
+    rng = np.random.default_rng(11)
+    p = rng.uniform(0, 1, 2_500_001).astype(np.float32)      # more than two chunks, float32 as the networks give
+    truth = rng.uniform(0, 1, p.size) < p
+    curve = metrics.reliability_curve(p, truth, n_bins=7)
+    index = np.clip(np.digitize(p.astype(float), curve.edges[1:-1]), 0, 6)
+    assert curve.counts.tolist() == np.bincount(index, minlength=7).tolist()
+    expected = np.bincount(index, weights=truth.astype(float), minlength=7) / curve.counts
+    assert np.allclose(curve.frequency, expected)

@@ -63,7 +63,7 @@ def _centred_axis(n, step):
     return (np.arange(n) - (n - 1) / 2.0) * step
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)   # a session's patient and the next: about 60 MB
 def _patient(seed):
     """The fine image, fine gland and zones, true volume and gland extent of one patient."""
     case = prostate_phantom(int(seed), spacing=ANATOMY_SPACING, shape=_ANATOMY_SHAPE, noise=0.0, bias=0.0)
