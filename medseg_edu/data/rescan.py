@@ -115,8 +115,11 @@ def rescan(seed, session=0, *, spacing=(0.625, 0.625, 3.6), shift_mm=2.0, rotati
     Parameters
     ----------
     seed : int
-        The patient: the anatomy (gland shape, volume, surroundings, texture) of
-        ``prostate_phantom(seed)``, drawn on a fine grid (:data:`ANATOMY_SPACING`).
+        The patient: the anatomy (gland shape, volume, zones, surroundings,
+        texture) that :func:`~medseg_edu.data.prostate_phantom` draws for this seed
+        on a fine grid (:data:`ANATOMY_SPACING`, 170 x 170 x 108 mm) without noise
+        or bias field. (``prostate_phantom(seed)`` on its own default grid gives a
+        similar patient, not a voxel-identical one.)
     session : int
         Which scan of that patient (0, 1, 2, ...). Every session draws its own
         pose, slice positions, bias field and noise; all sessions are alike, so
