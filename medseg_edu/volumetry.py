@@ -17,6 +17,7 @@ import numpy as np
 from ._checks import as_mask, as_spacing
 # Bland-Altman lives with the other agreement statistics; kept importable from here.
 from .agreement import BlandAltman, bland_altman  # noqa: F401
+from .agreement import _numbers  # the one check that a value is a number or an array of numbers
 
 __all__ = [
     "EllipsoidDiameters",
@@ -158,16 +159,6 @@ def ellipsoid_volume_ml(mask: np.ndarray, spacing) -> float:
     """
     d = ellipsoid_diameters(mask, spacing)
     return d.transverse_mm * d.ap_mm * d.cc_mm * np.pi / 6.0 / 1000.0
-
-
-def _numbers(x, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}") from err
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN: {x!r}")
-    return arr
 
 
 def _scalar_or_array(arr: np.ndarray):
