@@ -4,8 +4,9 @@ Educational software. NOT for clinical use.
 
 Layers (an import only points down):
   0. _checks, _device, expect  input checks, device and step budget, machine-stable verdicts
-  1. io, metrics, volumetry, recist, masks  NIfTI/DICOM in/out, ``Volume``; pure numpy, spacing-aware
-                               measures (mL: volumetry; RECIST diameters: recist); mask clean-up
+  1. io, metrics, volumetry,   NIfTI/DICOM in/out, ``Volume``; pure numpy, spacing-aware measures
+     recist, agreement, masks  (mL: volumetry; RECIST diameters: recist; Bland-Altman, ICC,
+                               test-retest repeatability, coverage: agreement); mask clean-up
   2. data                      phantoms, MR rendering, MNI brain, MSD Task05, caches, datasets
   3. nets, weights, train      networks, the bundled weights (recipe, files, loading), training loop
   4. methods                   segmentation methods, each with ``segment(image, spacing)``

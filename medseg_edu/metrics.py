@@ -3,18 +3,23 @@
 Masks may be ``bool`` arrays or integer/float label maps (any value ``> 0``
 is foreground). Distances are in **mm**: they use the voxel ``spacing`` (mm
 per array axis), so anisotropic voxels (e.g. 0.625 x 0.625 x 3.6 mm) are
-measured correctly.
+measured correctly. At the end: the calibration of predicted probabilities (reliability
+curve, expected calibration error).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from ._checks import as_mask, as_spacing, same_shape
+# The ICC lives with the other agreement statistics; kept importable from here.
+from .agreement import intraclass_correlation  # noqa: F401
 
 __all__ = ["dice", "jaccard", "hausdorff95", "mean_surface_distance", "surface_distances",
-           "intraclass_correlation"]
+           "intraclass_correlation", "ReliabilityCurve", "reliability_curve", "expected_calibration_error"]
 
 
 def _pair(a, b):
@@ -182,60 +187,117 @@ def mean_surface_distance(a: np.ndarray, b: np.ndarray, spacing) -> float:
     return float(np.mean(d))
 
 
-def intraclass_correlation(ratings, form: str = "agreement") -> float:
-    """Intraclass correlation of single measurements (Shrout & Fleiss 1979; McGraw & Wong 1996).
+# --------------------------------------------------------------------------- calibration of probabilities
 
-    From a two-way analysis of variance of ``ratings`` (one row per case, one
-    column per reader or method): ``MSR`` between cases, ``MSC`` between
-    readers, ``MSE`` residual.
+_CHUNK = 1 << 20   # voxels binned at a time: a few MB of temporaries, whatever the volume's size
 
-    * ``form="agreement"``: ICC(2,1) = ICC(A,1), absolute agreement -
-      ``(MSR - MSE) / (MSR + (k - 1) MSE + k (MSC - MSE) / n)``; a reader who
-      always measures 2 mm more lowers it.
-    * ``form="consistency"``: ICC(3,1) = ICC(C,1) -
-      ``(MSR - MSE) / (MSR + (k - 1) MSE)``; a constant offset between readers
-      does not count.
+
+def _calibration_pairs(probability, truth, where):
+    """Flat probability (its own float precision) and bool truth, checked; only ``where`` if given."""
+    p = np.asarray(probability)
+    if not np.issubdtype(p.dtype, np.floating):
+        p = p.astype(float)
+    t = np.asarray(truth)
+    if p.shape != t.shape:
+        raise ValueError(f"probability {p.shape} and truth {t.shape} must have the same shape")
+    if where is not None:
+        w = np.asarray(where, dtype=bool)
+        if w.shape != p.shape:
+            raise ValueError(f"where {w.shape} must have the probability's shape {p.shape}")
+        p, t = p[w], t[w]
+    p, t = p.ravel(), t.ravel() > 0
+    if p.size == 0:
+        raise ValueError("no voxels to judge: the probability map (or where) is empty")
+    if not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
+        raise ValueError("probability must hold finite values between 0 and 1")
+    return p, t
+
+
+@dataclass(frozen=True)
+class ReliabilityCurve:
+    """The data of a reliability diagram (:func:`reliability_curve`).
+
+    Attributes
+    ----------
+    confidence : numpy.ndarray
+        Mean predicted probability of the voxels in each bin (``nan`` if empty).
+    frequency : numpy.ndarray
+        Share of those voxels that are foreground (``nan`` if empty).
+    counts : numpy.ndarray of int
+        Voxels per bin.
+    edges : numpy.ndarray
+        The ``n_bins + 1`` bin edges, 0 to 1.
+    """
+
+    confidence: np.ndarray
+    frequency: np.ndarray
+    counts: np.ndarray
+    edges: np.ndarray
+
+
+def reliability_curve(probability, truth, *, n_bins: int = 10, where=None) -> ReliabilityCurve:
+    """What a predicted probability means in practice: the data of a reliability diagram.
+
+    Voxels are grouped by their predicted probability into ``n_bins`` equal bins
+    of 0-1; in each bin the mean predicted probability (*confidence*) is set
+    against the share of voxels that really are foreground (*frequency*). A
+    calibrated model lies on the diagonal: of all voxels given 0.8, 80 % are gland.
 
     Parameters
     ----------
-    ratings : array_like, (n_cases, k_readers)
-        At least 2 cases and 2 readers, no NaN.
-    form : str
-        "agreement" or "consistency".
+    probability : array_like of float
+        Predicted foreground probability, 0-1, any shape.
+    truth : array_like
+        Same shape; foreground where ``> 0``.
+    n_bins : int
+        Number of equal-width bins (the last one includes 1.0).
+    where : array_like of bool, optional
+        Judge only these voxels (e.g. the surroundings of the gland: far from it
+        nearly every voxel is an easy 0 that makes any model look calibrated).
 
     Returns
     -------
-    float
-        At most 1 (perfect agreement); can be negative when readers disagree more
-        than the cases differ. ``nan`` if all cases and readers give one value.
+    ReliabilityCurve
+        ``confidence``, ``frequency`` (``nan`` for empty bins), ``counts`` (voxels
+        per bin) and the bin ``edges``.
 
     Examples
     --------
-    >>> round(intraclass_correlation([[2, 3], [4, 5], [6, 6]]), 6)
-    0.9
-    >>> round(intraclass_correlation([[2, 3], [4, 5], [6, 6]], form="consistency"), 6)   # 18 / 19
-    0.947368
+    >>> curve = reliability_curve([0.1, 0.1, 0.9, 0.9], [0, 0, 1, 0], n_bins=2)
+    >>> curve.frequency.tolist(), curve.counts.tolist()
+    ([0.0, 0.5], [2, 2])
     """
-    if form not in ("agreement", "consistency"):
-        raise ValueError(f"form must be 'agreement' or 'consistency', got {form!r}")
-    try:
-        x = np.asarray(ratings, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError("ratings must be a table of numbers (cases x readers)") from err
-    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
-        raise ValueError(f"ratings must be a 2D table with >= 2 cases (rows) and >= 2 readers (columns), "
-                         f"got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("ratings contain NaN or infinite values")
-    n, k = x.shape
-    grand = x.mean()
-    ms_rows = k * np.sum((x.mean(axis=1) - grand) ** 2) / (n - 1)
-    ms_cols = n * np.sum((x.mean(axis=0) - grand) ** 2) / (k - 1)
-    ss_error = np.sum((x - grand) ** 2) - ms_rows * (n - 1) - ms_cols * (k - 1)
-    ms_error = ss_error / ((n - 1) * (k - 1))
-    denominator = ms_rows + (k - 1) * ms_error
-    if form == "agreement":
-        denominator += k * (ms_cols - ms_error) / n
-    if denominator == 0:
-        return float("nan")
-    return float((ms_rows - ms_error) / denominator)
+    if int(n_bins) != n_bins or n_bins < 1:
+        raise ValueError(f"n_bins must be a whole number >= 1, got {n_bins!r}")
+    n_bins = int(n_bins)
+    p, t = _calibration_pairs(probability, truth, where)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    counts = np.zeros(n_bins, np.int64)
+    sum_p, sum_t = np.zeros(n_bins), np.zeros(n_bins)
+    for start in range(0, p.size, _CHUNK):
+        chunk = p[start:start + _CHUNK].astype(float)
+        index = np.clip(np.digitize(chunk, edges[1:-1]), 0, n_bins - 1)
+        counts += np.bincount(index, minlength=n_bins)
+        sum_p += np.bincount(index, weights=chunk, minlength=n_bins)
+        sum_t += np.bincount(index, weights=t[start:start + _CHUNK], minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ReliabilityCurve(sum_p / counts, sum_t / counts, counts, edges)
+
+
+def expected_calibration_error(probability, truth, *, n_bins: int = 10, where=None) -> float:
+    """Expected calibration error (ECE): the reliability diagram's gap, weighted by voxels.
+
+    ``sum over bins of (voxels in bin / all voxels) x |frequency - confidence|``
+    (Guo et al. 2017, binary form): 0 for a calibrated model; 0.05 means its
+    probabilities are 5 percentage points off, on average over the voxels judged.
+    Parameters as for :func:`reliability_curve`.
+
+    Examples
+    --------
+    >>> round(expected_calibration_error([0.1, 0.1, 0.9, 0.9], [0, 0, 1, 0], n_bins=2), 3)   # (2 x 0.1 + 2 x 0.4) / 4
+    0.25
+    """
+    curve = reliability_curve(probability, truth, n_bins=n_bins, where=where)
+    filled = curve.counts > 0
+    weights = curve.counts[filled] / curve.counts.sum()
+    return float(np.sum(weights * np.abs(curve.frequency[filled] - curve.confidence[filled])))

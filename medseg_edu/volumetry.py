@@ -20,6 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_mask, as_spacing
+# Bland-Altman lives with the other agreement statistics; kept importable from here.
+from .agreement import BlandAltman, bland_altman  # noqa: F401
+from .agreement import _numbers  # the one check that a value is a number or an array of numbers
 
 __all__ = [
     "EllipsoidDiameters",
@@ -212,16 +215,6 @@ def ellipsoid_formula_ml(transverse_mm, ap_mm, cc_mm):
     return transverse_mm * ap_mm * cc_mm * np.pi / 6.0 / 1000.0
 
 
-def _numbers(x, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}") from err
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN: {x!r}")
-    return arr
-
-
 def _scalar_or_array(arr: np.ndarray):
     return float(arr) if arr.ndim == 0 else arr
 
@@ -350,84 +343,6 @@ def volume_error_percent(reference_ml, measured_ml):
     if np.any(ref <= 0) or not np.all(np.isfinite(ref)):
         raise ValueError(f"reference_ml must be finite and > 0 mL, got {reference_ml!r}")
     return _scalar_or_array(100.0 * (meas - ref) / ref)
-
-
-@dataclass(frozen=True)
-class BlandAltman:
-    """Result of a Bland-Altman agreement analysis.
-
-    Attributes
-    ----------
-    bias : float
-        Mean difference (measured - reference), in the input unit (e.g. mL)
-        or in percent.
-    sd : float
-        Standard deviation of the differences (``ddof=1``).
-    lower, upper : float
-        95 % limits of agreement, ``bias -/+ 1.96 * sd``.
-    means : numpy.ndarray
-        Per-pair mean ``(reference + measured) / 2`` (x axis of the plot).
-    differences : numpy.ndarray
-        Per-pair difference (y axis of the plot).
-    """
-
-    bias: float
-    sd: float
-    lower: float
-    upper: float
-    means: np.ndarray
-    differences: np.ndarray
-
-
-def bland_altman(reference, measured, percent: bool = False) -> BlandAltman:
-    """Bland-Altman agreement between two measurement methods.
-
-    Parameters
-    ----------
-    reference : array_like
-        Reference values (e.g. segmentation volumes in mL), one per case.
-    measured : array_like
-        Values from the method under test, same length.
-    percent : bool
-        If False, differences are ``measured - reference`` (input units).
-        If True, ``100 * (measured - reference) / mean_of_pair`` (percent).
-
-    Returns
-    -------
-    BlandAltman
-        Bias, SD (``ddof=1``), limits of agreement ``bias -/+ 1.96 SD``,
-        and the per-pair means and differences.
-
-    Raises
-    ------
-    ValueError
-        If the lengths differ, there are fewer than 2 pairs, values are NaN,
-        or (``percent=True``) a pair has mean 0.
-    """
-    ref = _numbers(reference, "reference").ravel()
-    meas = _numbers(measured, "measured").ravel()
-    if ref.shape != meas.shape:
-        raise ValueError(
-            f"reference and measured must have the same length, got {ref.size} and {meas.size}"
-        )
-    if ref.size < 2:
-        raise ValueError(f"bland_altman needs at least 2 pairs, got {ref.size}")
-    means = (ref + meas) / 2.0
-    diff = meas - ref
-    if percent:
-        if np.any(means == 0):
-            raise ValueError("percent=True needs every pair to have a non-zero mean")
-        diff = 100.0 * diff / means
-    bias = float(np.mean(diff))
-    sd = float(np.std(diff, ddof=1))
-    return BlandAltman(
-        bias=bias,
-        sd=sd,
-        lower=bias - 1.96 * sd,
-        upper=bias + 1.96 * sd,
-        means=means,
-        differences=diff,
-    )
 
 
 # RECIST lives in :mod:`medseg_edu.recist`; its names stay importable from here.

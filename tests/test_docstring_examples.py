@@ -26,7 +26,8 @@ def modules_with_examples() -> list[str]:
 
 def test_examples_are_found():
     found = modules_with_examples()
-    assert {"medseg_edu.metrics", "medseg_edu.volumetry", "medseg_edu.recist", "medseg_edu.expect"} <= set(found)
+    assert {"medseg_edu.metrics", "medseg_edu.volumetry", "medseg_edu.recist", "medseg_edu.agreement",
+            "medseg_edu.expect"} <= set(found)
 
 
 @pytest.mark.parametrize("name", modules_with_examples())

@@ -16,7 +16,7 @@ call; the markdown cell after it holds the hidden solution and then a second
 
 Here each stub, left unfilled, is reported as not attempted (and the notebook
 runs on); filled with the solution it passes; filled with the mistake it fails.
-Notebooks 01-07 (the method notebooks), 10 and 11 must each have one.
+Notebooks 01-07 (the method notebooks), 10, 11 and 12 must each have one.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from medseg_edu import exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-MUST_HAVE = {"01", "02", "03", "04", "05", "06", "07", "10", "11"}
+MUST_HAVE = {"01", "02", "03", "04", "05", "06", "07", "10", "11", "12"}
 TAG = "exercise-implement"
 
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.[\w.\-]+)["']\s*,\s*([A-Za-z_]\w*)\s*[,)]""")

@@ -19,7 +19,7 @@ LAYERS = {
     "_device": 0,
     "_checks": 0,
     "expect": 0,
-    "io": 1, "metrics": 1, "volumetry": 1, "masks": 1, "recist": 1,
+    "io": 1, "metrics": 1, "volumetry": 1, "masks": 1, "recist": 1, "agreement": 1,
     "data": 2,
     "nets": 3, "weights": 3, "train": 3,
     "methods": 4,

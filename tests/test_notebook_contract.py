@@ -22,7 +22,7 @@ NB_PARAMS = [pytest.param(p, id=p.name) for p in NOTEBOOKS] or [
 
 MAX_FILE_BYTES = 3 * 1024 * 1024
 MAX_PNG_BYTES = 400 * 1024  # one projector-sized (100 dpi, ~1000 px) figure of noisy slices
-LAST_NUMBER = 11  # notebook 11 (lesions and nodes) closes the collection: no next-notebook link
+LAST_NUMBER = 12  # notebook 12 (how far to trust a volume) closes the collection: no next-notebook link
 
 
 def load(path: Path):

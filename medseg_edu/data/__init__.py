@@ -18,6 +18,7 @@ from .real import REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_fold
 from .lesions import (LESION_SHAPES, NODE_CATEGORIES, Finding, GrowthCase, growth_series, lesion, lymph_node,
                       node_category, phantom_with_findings, volume_response)
 from .readers import Reader, ReaderEllipsoid, reader_panel
+from .rescan import ANATOMY_SPACING, RESCAN_FOV_MM, RETEST_PATIENTS, rescan
 
 _LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid", "CaseSlices"}
 
@@ -30,7 +31,7 @@ __all__ = ["Brain", "DatasetUnavailableError", "MSD_PROSTATE_MD5", "MSD_PROSTATE
            "REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan",
            "LESION_SHAPES", "NODE_CATEGORIES", "Finding", "GrowthCase", "growth_series", "lesion", "lymph_node",
            "node_category", "phantom_with_findings", "volume_response", "Reader", "ReaderEllipsoid",
-           "reader_panel"]
+           "reader_panel", "ANATOMY_SPACING", "RESCAN_FOV_MM", "RETEST_PATIENTS", "rescan"]
 
 
 def __getattr__(name):
