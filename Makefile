@@ -45,8 +45,12 @@ $(STAMP): pyproject.toml constraints.txt
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb
 
+# The unit tests on PYTEST_WORKERS pytest-xdist processes (2: both cores of a 2-core machine;
+# 0 runs them in this one process), the 15 slowest listed at the end of the log. Tests marked
+# slow (more than about 5 s) run too; `-m "not slow"` leaves them out of a quick local run.
+PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests -n $(PYTEST_WORKERS) --durations=15
 
 nbval: $(STAMP)
 	$(NBVAL) $(NB)
@@ -61,8 +65,12 @@ test: unit nbval
 # sum an AVX2-on-three-threads run changes as well, and more (tests/test_portable.py checks it
 # on deliberately fragile cells). Training notebooks that take their steps from step_budget run
 # once more on the CPU with the step budget a GPU gets.
+# Notebooks are checked two at a time (NBVAL_WORKERS pytest-xdist processes, each running whole
+# notebooks: --dist loadfile); a cell that runs 5 minutes has hung and fails with its name.
+NBVAL_WORKERS ?= 2
 NBVAL          = $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
-                 --nbval-sanitize-with tests/nbval_sanitize.cfg
+                 --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 \
+                 -n $(NBVAL_WORKERS) --dist loadfile
 PORTABLE_NB   ?= $(shell $(PYTHON) tools/notebook_sets.py portable)
 BUDGET_NB     ?= $(shell $(PYTHON) tools/notebook_sets.py budget)
 # numpy's AVX-512 kernels that this CPU has (disabling one it lacks would only warn)
@@ -100,7 +108,7 @@ CLASSROOM_DIR := build/classroom
 CLASSROOM_STAMP := $(CLASSROOM_DIR)/.installed
 
 $(CLASSROOM_STAMP): $(STAMP) pyproject.toml constraints.txt
-	$(PIP) install --quiet -c constraints.txt -e ".[classroom]"
+	$(PIP) install --quiet -c constraints.txt $$($(PY) tools/extra_requirements.py classroom)
 	mkdir -p $(CLASSROOM_DIR)/node
 	npm install --silent --no-audit --no-fund --prefix $(CLASSROOM_DIR)/node configurable-http-proxy@$(CHP_VERSION)
 	touch $@
@@ -118,7 +126,7 @@ BOOK_STAMP := $(BOOK_VENV)/.installed
 
 $(BOOK_STAMP): $(STAMP) pyproject.toml constraints.txt
 	test -x $(BOOK_VENV)/bin/python || $(PYTHON) -m venv $(BOOK_VENV)
-	$(BOOK_VENV)/bin/pip install --quiet -c constraints.txt $$($(PY) tools/book.py --requirements)
+	$(BOOK_VENV)/bin/pip install --quiet -c constraints.txt $$($(PY) tools/extra_requirements.py book)
 	touch $@
 
 book: $(STAMP) $(BOOK_STAMP)

@@ -1,4 +1,4 @@
-"""CI that fits: the notebook sets of the portable runs.
+"""CI that fits: the budgeted steps of .ci/run, the notebook sets of the portable runs, the README's table.
 
 The portable guarantee itself (one configuration that catches what two caught) is tested in
 tests/test_portable.py; this file checks the plumbing around it.
@@ -19,6 +19,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 import notebook_sets  # noqa: E402
 
 NOTEBOOKS = notebook_sets.notebook_paths()
+CI_RUN = ROOT / ".ci" / "run"
+STEPS = ROOT / ".ci" / "steps.sh"
+CI_LIMIT_SECONDS = 90 * 60  # the job's own limit
 
 # Calls whose result depends on the CPU's arithmetic: a notebook that makes one cannot claim
 # that its checked outputs are plain arithmetic.
@@ -130,3 +133,110 @@ def test_makefile_has_no_hand_written_notebook_list():
         definitions = re.findall(rf"^{name}\s*\??=\s*(.*)$", text, re.M)
         assert definitions == [f"$(shell $(PYTHON) tools/notebook_sets.py {which})"], (
             f"{name} must come from the notebooks' metadata, not a list in the Makefile: {definitions}")
+
+
+def test_unit_tests_list_their_slowest_and_run_on_two_workers():
+    unit = [line for line in makefile_dry_run("unit") if " pytest " in line]
+    assert len(unit) == 1 and "--durations=15" in unit[0], unit
+    assert re.search(r"(?:^| )-n \d", unit[0]), "make unit runs the tests on pytest-xdist workers"
+
+
+# --------------------------------------------------------------------------
+# .ci/run: budgeted steps that name themselves
+# --------------------------------------------------------------------------
+def ci_steps() -> list[tuple[str, int, str]]:
+    """(name, limit in s, command) of every step of .ci/run, in order."""
+    steps = []
+    for line in CI_RUN.read_text().splitlines():
+        m = re.match(r"step (\S+) (\d+) (.+)$", line.strip())
+        if m:
+            steps.append((m.group(1), int(m.group(2)), m.group(3)))
+    return steps
+
+
+def test_ci_runs_what_a_maintainer_types_within_the_job_limit():
+    steps = ci_steps()
+    commands = [command for _, _, command in steps]
+    assert "make test" in commands, "CI must run the README's test command"
+    assert commands[0] == "make venv", "the first step installs what the others need"
+    for target in ("make test-other-cpus", "make test-accelerator-budget", "make classroom-smoke",
+                   "make book-smoke"):
+        assert target in commands
+    assert len({name for name, _, _ in steps}) == len(steps), "step names must be unique"
+    assert sum(limit for _, limit, _ in steps) < CI_LIMIT_SECONDS, "the limits add up to more than the job's"
+    assert "source .ci/steps.sh" in CI_RUN.read_text() and "set -euo pipefail" in CI_RUN.read_text()
+
+
+def run_steps(script: str, tmp_path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", f"source {shlex.quote(str(STEPS))}\n{script}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_step_prints_its_seconds(tmp_path):
+    done = run_steps("step first 10 true\nstep second 10 sleep 1\nprint_summary", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^step first: \d+ s \(CPU 0 s, load [\d.]+\)$", done.stdout, re.M)
+    seconds = int(re.search(r"^step second: (\d+) s \(CPU \d+ s, load [\d.]+\)$", done.stdout, re.M).group(1))
+    assert seconds >= 1, "sleep 1 takes a second"
+    assert re.search(r"^step total: \d+ s \(CPU \d+ s\)$", done.stdout, re.M)
+
+
+def test_a_step_counts_the_cpu_seconds_of_its_processes(tmp_path):
+    busy = f"{shlex.quote(sys.executable)} -c 'import time; t = time.process_time()\nwhile time.process_time() - t < 1.6: pass'"
+    done = run_steps(f"step busy 60 {busy}", tmp_path)
+    assert re.search(r"^step busy: \d+ s \(CPU 2 s, load", done.stdout, re.M), done.stdout
+
+
+def test_a_step_over_its_limit_names_itself_and_stops_the_run(tmp_path):
+    done = run_steps("step fine 10 true\nstep slow 1 sleep 20\necho not reached", tmp_path)
+    assert done.returncode == 124
+    assert re.search(r"^step slow: TIMED OUT after \d+ s \(limit 1 s\)$", done.stderr, re.M), done.stderr
+    assert "not reached" not in done.stdout and re.search(r"^\s+fine\s+\d+ s", done.stdout, re.M)
+
+
+def test_a_failing_step_names_itself_and_keeps_the_exit_code(tmp_path):
+    done = run_steps("step broken 10 sh -c 'exit 3'\necho not reached", tmp_path)
+    assert done.returncode == 3 and "step broken: FAILED with exit code 3" in done.stderr
+    assert "not reached" not in done.stdout
+
+
+def test_a_timed_out_step_leaves_nothing_running(tmp_path):
+    marker = tmp_path / "child.pid"
+    done = run_steps(f"step tree 1 sh -c 'sleep 30 & echo $! > {marker}; wait'", tmp_path)
+    assert done.returncode == 124
+    child = int(marker.read_text())
+    assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower(), \
+        "the command's child outlived the time-out"
+
+
+def test_limits_scale_for_a_slower_runner(tmp_path):
+    done = run_steps("CI_LIMIT_SCALE=3; source " + shlex.quote(str(STEPS)) + "\nstep scaled 2 true", tmp_path)
+    assert "::: step scaled (limit 6 s)" in done.stdout
+
+
+def test_every_ci_step_is_a_make_target():
+    makefile = (ROOT / "Makefile").read_text()
+    for name, _, command in ci_steps():
+        words = command.split()
+        assert words[0] == "make" and len(words) == 2, f"step {name}: run one make target, as a maintainer would"
+        assert re.search(rf"^{re.escape(words[1])}:", makefile, re.M), f"step {name}: no target {words[1]}"
+
+
+# --------------------------------------------------------------------------
+# slow tests are marked, and still run
+# --------------------------------------------------------------------------
+@pytest.mark.slow
+def test_every_listed_slow_test_exists_and_is_marked():
+    from conftest import SLOW_TESTS
+
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "-m", "slow",
+                           "tests"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    marked = {line.strip() for line in done.stdout.splitlines() if "::" in line}
+    missing = SLOW_TESTS - marked
+    assert not missing, f"tests/conftest.py SLOW_TESTS names tests that do not exist (renamed?): {sorted(missing)}"
+    assert len(marked) > len(SLOW_TESTS), "the tests marked with @pytest.mark.slow directly are selected too"
+
+
+def test_ci_runs_the_slow_tests_too():
+    unit = [line for line in makefile_dry_run("unit") if " pytest " in line]
+    assert unit and " -m " not in unit[0].split(" pytest ", 1)[1], "make unit (CI) must not deselect any marker"
