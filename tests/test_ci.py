@@ -21,6 +21,7 @@ import notebook_sets  # noqa: E402
 NOTEBOOKS = notebook_sets.notebook_paths()
 CI_RUN = ROOT / ".ci" / "run"
 STEPS = ROOT / ".ci" / "steps.sh"
+README = ROOT / "README.md"
 CI_LIMIT_SECONDS = 90 * 60  # the job's own limit
 
 # Calls whose result depends on the CPU's arithmetic: a notebook that makes one cannot claim
@@ -214,6 +215,34 @@ def test_limits_scale_for_a_slower_runner(tmp_path):
     assert "::: step scaled (limit 6 s)" in done.stdout
 
 
+# --------------------------------------------------------------------------
+# the README says what CI runs and what it cost
+# --------------------------------------------------------------------------
+def readme_ci_table() -> list[list[str]]:
+    text = README.read_text(encoding="utf-8")
+    start, end = "<!-- ci-steps:start -->", "<!-- ci-steps:end -->"
+    assert start in text and end in text, "README.md needs the table of .ci/run's steps between ci-steps markers"
+    block = text.split(start, 1)[1].split(end, 1)[0]
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in block.splitlines() if line.startswith("|")][2:]
+
+
+def test_readme_table_lists_every_ci_step_in_order():
+    rows = readme_ci_table()
+    names = [row[0].strip("`") for row in rows if row[0] not in ("total", "**total**")]
+    assert names == [name for name, _, _ in ci_steps()]
+    for row in rows:
+        assert all(re.search(r"\d", cell) for cell in row[2:4]), f"a measured row needs its seconds: {row}"
+
+
+def test_readme_limits_match_ci_run():
+    limits = {name: limit for name, limit, _ in ci_steps()}
+    for row in readme_ci_table():
+        name = row[0].strip("`")
+        if name in limits:
+            assert f"{limits[name]}" in row[1], f"README gives step {name} the limit {row[1]}, .ci/run {limits[name]}"
+
+
 def test_every_ci_step_is_a_make_target():
     makefile = (ROOT / "Makefile").read_text()
     for name, _, command in ci_steps():
@@ -225,16 +254,21 @@ def test_every_ci_step_is_a_make_target():
 # --------------------------------------------------------------------------
 # slow tests are marked, and still run
 # --------------------------------------------------------------------------
-@pytest.mark.slow
-def test_every_listed_slow_test_exists_and_is_marked():
+def test_every_listed_slow_test_exists_and_is_marked(request):
+    """tests/conftest.py marks SLOW_TESTS by name: a renamed test must not drop out silently."""
     from conftest import SLOW_TESTS
 
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "-m", "slow",
-                           "tests"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    marked = {line.strip() for line in done.stdout.splitlines() if "::" in line}
+    files = sorted({nodeid.split("::")[0] for nodeid in SLOW_TESTS})
+    collected = {item.nodeid: item for item in request.session.items}
+    if not all(any(nodeid.startswith(f + "::") for nodeid in collected) for f in files):
+        # this session did not collect those files (e.g. `pytest tests/test_ci.py`): collect them now
+        done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", "-m", "slow",
+                               *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        marked = {line.strip() for line in done.stdout.splitlines() if "::" in line}
+    else:
+        marked = {nodeid for nodeid, item in collected.items() if item.get_closest_marker("slow")}
     missing = SLOW_TESTS - marked
     assert not missing, f"tests/conftest.py SLOW_TESTS names tests that do not exist (renamed?): {sorted(missing)}"
-    assert len(marked) > len(SLOW_TESTS), "the tests marked with @pytest.mark.slow directly are selected too"
 
 
 def test_ci_runs_the_slow_tests_too():
