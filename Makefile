@@ -1,7 +1,8 @@
 # medseg-edu — one command to learn, one command to test.
 #   make lab         create .venv (first time) and open JupyterLab on notebook 00
 #   make test        unit tests + every notebook executed under nbval
-#   make test-portable  the notebooks that optimise or train, as other CPUs and a GPU budget would run them
+#   make test-portable  the notebooks whose checked outputs come from inference, optimisation or training,
+#                    as another CPU and a GPU's training budget would run them
 #   make run         execute all notebooks headless; table of seconds and peak memory
 #   make execute     re-execute notebooks in place (what gets committed)
 #   make bench       method showdown + notebook profile -> benchmarks/RESULTS.md
@@ -44,8 +45,12 @@ $(STAMP): pyproject.toml constraints.txt
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb
 
+# The unit tests on PYTEST_WORKERS pytest-xdist processes (2: both cores of a 2-core machine;
+# 0 runs them in this one process), the 15 slowest listed at the end of the log. Tests marked
+# slow (more than about 5 s) run too; `-m "not slow"` leaves them out of a quick local run.
+PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests -n $(PYTEST_WORKERS) --durations=15
 
 nbval: $(STAMP)
 	$(NBVAL) $(NB)
@@ -53,22 +58,30 @@ nbval: $(STAMP)
 test: unit nbval
 
 # "Another machine", met on this one. Checked cells must print the same text on any CPU,
-# thread count and device. Notebooks 03 on optimise (registration) or train/run networks, so
-# they are run again (1) with torch's and numpy's portable kernels on one thread, (2) with
-# AVX2 kernels on three threads, and (3) on the CPU but with the step budget a GPU gets.
+# thread count and device. Each notebook says in its metadata where its checked outputs come
+# from (metadata.medseg_edu.checked_outputs_from, read by tools/notebook_sets.py): those whose
+# outputs come from inference, optimisation or training are run again with torch's portable
+# kernels on one thread and numpy's AVX-512 kernels off. That one configuration changes every
+# sum an AVX2-on-three-threads run changes as well, and more (tests/test_portable.py checks it
+# on deliberately fragile cells). Training notebooks that take their steps from step_budget run
+# once more on the CPU with the step budget a GPU gets.
+# Notebooks are checked two at a time (NBVAL_WORKERS pytest-xdist processes, each running whole
+# notebooks: --dist loadfile); a cell that runs 5 minutes has hung and fails with its name.
+NBVAL_WORKERS ?= 2
 NBVAL          = $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
-                 --nbval-sanitize-with tests/nbval_sanitize.cfg
-PORTABLE_NB   ?= $(filter-out notebooks/00_% notebooks/01_% notebooks/02_%,$(sort $(wildcard notebooks/*.ipynb)))
-BUDGET_NB     ?= $(shell grep -l "step_budget" $(PORTABLE_NB))
+                 --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 \
+                 -n $(NBVAL_WORKERS) --dist loadfile
+PORTABLE_NB   ?= $(shell $(PYTHON) tools/notebook_sets.py portable)
+BUDGET_NB     ?= $(shell $(PYTHON) tools/notebook_sets.py budget)
 # numpy's AVX-512 kernels that this CPU has (disabling one it lacks would only warn)
 NO_AVX512_NUMPY = $(shell $(PY) -c 'from numpy._core._multiarray_umath import __cpu_features__ as f, __cpu_dispatch__ as d; print(" ".join(x for x in d if f.get(x) and ("512" in x or x == "X86_V4")))' 2>/dev/null)
+OTHER_CPU_ENV  = ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 NPY_DISABLE_CPU_FEATURES="$(NO_AVX512_NUMPY)"
 
 test-portable: test-other-cpus test-accelerator-budget
 
 test-other-cpus: $(STAMP)
-	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 NPY_DISABLE_CPU_FEATURES="$(NO_AVX512_NUMPY)" \
-	    $(NBVAL) $(PORTABLE_NB)
-	ATEN_CPU_CAPABILITY=avx2 OMP_NUM_THREADS=3 $(NBVAL) $(PORTABLE_NB)
+	@test -n "$(strip $(PORTABLE_NB))" || { echo "no notebook to re-run: see tools/notebook_sets.py"; exit 1; }
+	$(OTHER_CPU_ENV) $(NBVAL) $(PORTABLE_NB)
 
 test-accelerator-budget: $(STAMP)
 	$(if $(strip $(BUDGET_NB)),MEDSEG_EDU_DEVICE=cpu MEDSEG_EDU_BUDGET=accelerator $(NBVAL) $(BUDGET_NB),@echo "no notebook takes its budget from step_budget")
@@ -95,7 +108,7 @@ CLASSROOM_DIR := build/classroom
 CLASSROOM_STAMP := $(CLASSROOM_DIR)/.installed
 
 $(CLASSROOM_STAMP): $(STAMP) pyproject.toml constraints.txt
-	$(PIP) install --quiet -c constraints.txt -e ".[classroom]"
+	$(PIP) install --quiet -c constraints.txt $$($(PY) tools/extra_requirements.py classroom)
 	mkdir -p $(CLASSROOM_DIR)/node
 	npm install --silent --no-audit --no-fund --prefix $(CLASSROOM_DIR)/node configurable-http-proxy@$(CHP_VERSION)
 	touch $@
@@ -113,7 +126,7 @@ BOOK_STAMP := $(BOOK_VENV)/.installed
 
 $(BOOK_STAMP): $(STAMP) pyproject.toml constraints.txt
 	test -x $(BOOK_VENV)/bin/python || $(PYTHON) -m venv $(BOOK_VENV)
-	$(BOOK_VENV)/bin/pip install --quiet -c constraints.txt $$($(PY) tools/book.py --requirements)
+	$(BOOK_VENV)/bin/pip install --quiet -c constraints.txt $$($(PY) tools/extra_requirements.py book)
 	touch $@
 
 book: $(STAMP) $(BOOK_STAMP)

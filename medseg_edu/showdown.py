@@ -24,7 +24,7 @@ from . import metrics, volumetry
 
 __all__ = ["FIELDS", "ELLIPSOID", "run_case", "score_row", "ellipsoid_row", "run", "summarise", "ranking",
            "markdown_table", "write_csv", "read_csv", "BENCHMARK_DIR", "bench_results",
-           "evaluate_on_labelled", "case_table"]
+           "evaluate_on_labelled", "case_table", "BENCH_KEYS", "differences_from_bench"]
 
 #: Where ``make bench`` keeps its full table (``results.csv``) and report (``RESULTS.md``).
 BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -377,3 +377,49 @@ def bench_results(folder=BENCHMARK_DIR) -> tuple[list[dict], str]:
     report = folder / "RESULTS.md"
     lines = report.read_text().splitlines() if report.exists() else []
     return rows, next((line for line in lines if line.startswith("Machine:")), "")
+
+
+#: What :func:`differences_from_bench` compares, with the unit of the difference.
+BENCH_KEYS = {"dice": "", "hd95_mm": "mm", "volume_error_percent": "percentage points"}
+
+
+def differences_from_bench(rows, bench_rows) -> dict[str, dict[str, float]]:
+    """How far fresh result rows lie from the stored ``make bench`` rows of the same method and case.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run_case` / :func:`score_row` for whole cases (a method run on part of a
+        case, like notebook 09's patch CNN, must be left out: the bench scored the whole case).
+    bench_rows : list of dict
+        The stored rows, e.g. the first value of :func:`bench_results`.
+
+    Returns
+    -------
+    dict
+        Per method (of ``rows`` that the bench has for the same case), per key of
+        :data:`BENCH_KEYS`: the largest absolute difference over its cases (Dice; HD95 in mm;
+        volume error in percentage points). Two NaNs (the ellipsoid's Dice) or two infinities
+        (an empty mask's HD95) count as equal.
+
+    Raises
+    ------
+    ValueError
+        If no row has a stored counterpart: then nothing was compared.
+    """
+    stored = {(r["method"], r["case"]): r for r in bench_rows}
+    out: dict[str, dict[str, float]] = {}
+    for row in rows:
+        old = stored.get((row["method"], row["case"]))
+        if old is None:
+            continue
+        seen = out.setdefault(row["method"], dict.fromkeys(BENCH_KEYS, 0.0))
+        for key in BENCH_KEYS:
+            new_value, old_value = float(row[key]), float(old[key])
+            if new_value == old_value or (math.isnan(new_value) and math.isnan(old_value)):
+                continue
+            nan_on_one_side = math.isnan(new_value) or math.isnan(old_value)
+            seen[key] = max(seen[key], math.inf if nan_on_one_side else abs(new_value - old_value))
+    if not out:
+        raise ValueError("none of the rows has a stored bench row for the same method and case")
+    return out

@@ -151,3 +151,34 @@ def offline(monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
     return attempts
+
+
+# --------------------------------------------------------------------------
+# slow tests
+# --------------------------------------------------------------------------
+#: Tests that take more than about 5 s on 2 quiet cores (pytest --durations), marked ``slow``
+#: here so that their files stay untouched. New slow tests use ``@pytest.mark.slow`` directly.
+#: CI runs them all the same; ``pytest -m "not slow"`` leaves them out of a quick local run.
+SLOW_TESTS = frozenset({
+    "tests/test_cache.py::test_split_slices_rebuilds_a_truncated_file",
+    "tests/test_weights.py::test_training_writes_the_weights_and_the_sidecar_once",
+    "tests/test_deep_methods.py::test_patch_cnn_segments_a_thin_slab",
+    "tests/test_method_atlas.py::test_defaults_on_a_test_case",
+    "tests/test_methods_contract.py::test_segment_does_not_modify_its_input[atlas]",
+    "tests/test_methods_contract.py::test_segment_does_not_modify_its_input[patch_cnn]",
+    "tests/test_phantom.py::test_default_volumes_follow_msd_range",
+    "tests/test_phantom.py::test_ellipsoid_formula_errs_like_on_real_glands",
+    "tests/test_method_snake.py::test_never_empty_on_the_hardest_test_phantoms[11]",
+})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of SLOW_TESTS ``slow`` and start every slow test first.
+
+    Slow tests first: on pytest-xdist workers (make unit) a long test then overlaps with many
+    short ones instead of running alone at the end.
+    """
+    for item in items:
+        if item.nodeid in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept otherwise

@@ -155,3 +155,46 @@ def test_bench_results_reads_the_table_and_the_machine_line(tmp_path):
     assert showdown.bench_results(showdown.BENCHMARK_DIR)[0], "the committed benchmarks/ has rows"
     with pytest.raises(FileNotFoundError, match="make bench"):
         showdown.bench_results(tmp_path / "nowhere")
+
+
+# --------------------------------------------------------------------------
+# the stored rows against a fresh run (notebook 09 reads them instead of racing 20 cases)
+# --------------------------------------------------------------------------
+def test_differences_from_bench_compare_the_same_method_and_case():
+    stored = fake_rows()
+    fresh = [dict(r) for r in stored if r["case"] == "phantom_b"]
+    assert set(showdown.differences_from_bench(fresh, stored)["unet"].values()) == {0.0}  # NaN == NaN, inf == inf
+    fresh[1]["dice"] += 0.02
+    fresh[2]["hd95_mm"] = math.inf      # the FCN's mask came out empty this time
+    fresh[3]["dice"] = 0.5               # the ellipsoid row gained a Dice it never has
+    diff = showdown.differences_from_bench(fresh, stored)
+    assert diff["unet"]["dice"] == pytest.approx(0.02) and diff["unet"]["hd95_mm"] == 0.0
+    assert diff["fcn"]["hd95_mm"] == math.inf and diff["ellipsoid"]["dice"] == math.inf
+    assert "threshold" in diff and "phantom_b" not in diff
+    with pytest.raises(ValueError, match="no"):
+        showdown.differences_from_bench([dict(fresh[0], case="phantom_z")], stored)
+
+
+# Tolerances of the re-run below: what the same code on another CPU may move (the atlas's
+# optimiser, a network's sums), far below what re-trained weights or a changed method move.
+BENCH_TOLERANCE = {"dice": 0.005, "hd95_mm": 0.5, "volume_error_percent": 0.5}
+
+
+@pytest.mark.slow
+def test_a_bench_case_run_again_gives_its_stored_row():
+    """Notebook 09 ranks the methods from benchmarks/results.csv: a method that changed since
+    `make bench` (code or weights) must fail here instead of leaving the stored table behind.
+    The patch CNN (minutes per case) is left out; notebook 09 races the first test case itself."""
+    from medseg_edu.data import prostate_split
+
+    stored, _ = showdown.bench_results()
+    case = prostate_split("test")[1]
+    names = [name for name in METHODS if name != "patch_cnn"]
+    rows = showdown.run([case], names, ellipsoid=True)
+    diff = showdown.differences_from_bench(rows, stored)
+    assert sorted(diff) == sorted(names + [showdown.ELLIPSOID]), "the bench file lacks rows for this case"
+    drifted = {f"{method} {key} by {value:.4g}" for method, keys in diff.items() for key, value in keys.items()
+               if not value <= BENCH_TOLERANCE[key]}
+    assert not drifted, (f"{case.name} no longer gives benchmarks/results.csv's numbers: {sorted(drifted)}; "
+                         "re-run `python tools/bench.py --methods NAME --merge --skip-notebooks` for those "
+                         "methods (or `make bench`) and commit results.csv and RESULTS.md")

@@ -9,5 +9,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 if ! "$PY" -c "import playwright" 2>/dev/null; then
   echo "installing Playwright for Python ..."
-  "$PY" -m pip install --quiet -c constraints.txt -e ".[e2e]"
+  "$PY" -m pip install --quiet -c constraints.txt $("$PY" tools/extra_requirements.py e2e)
 fi

@@ -3,7 +3,7 @@
 
 Usage::
 
-    python tools/run_notebooks.py [--inplace] [--timeout 600] [--strict]
+    python tools/run_notebooks.py [--inplace] [--timeout 600] [--strict] [--cells N]
                                   [--markdown OUT.md] [--json OUT.json] NB [NB ...]
 
 Each notebook runs top to bottom with nbclient in its own child process
@@ -30,13 +30,18 @@ Budget: 60 s and 1536 MB (1.5 GB) per notebook on 2 CPU cores. Rows over
 budget are flagged ``OVER``. The exit status is non-zero if any notebook
 fails, and with ``--strict`` also if any is over budget.
 
-``--json OUT.json`` stores the rows (notebook file name, seconds, peak_mb,
-status, date) and a ``machine`` record (CPU model, CPU count,
+``--json OUT.json`` stores the rows (notebook file name, seconds,
+cpu_seconds, load (the 1-minute load average when the notebook started),
+peak_mb, status, date) and a ``machine`` record (CPU model, CPU count,
 OMP_NUM_THREADS, torch version, date). An existing file is merged by
 notebook name, so a subset run (``NB=... make run``) only replaces its own
 rows. ``make run`` writes ``benchmarks/notebook_times.json``, from which
 ``tools/time_table.py`` renders the tables in README.md and the instructor
 guide.
+
+``--cells N`` prints, after each notebook, its N slowest code cells with wall
+and kernel CPU seconds (psutil, before and after each cell): where to look
+when a notebook is over budget.
 
 ``--inplace`` writes the executed notebook (outputs stored, no timing
 metadata) back to its file - this is what gets committed. A notebook that
@@ -110,6 +115,21 @@ def _maxrss_children_mb() -> float:
     return value / (1024 * 1024) if sys.platform == "darwin" else value / 1024
 
 
+def _cpu_children_seconds() -> float:
+    """User + system CPU seconds of this process's reaped children (the kernel and its subprocesses)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # not available on this platform
+        return None
+
+
 def _kernel_was_reaped(pid: int | None) -> bool:
     """True if ``pid`` (a child of ours) has been waited for, i.e. its usage is accounted."""
     if pid is None:
@@ -121,7 +141,52 @@ def _kernel_was_reaped(pid: int | None) -> bool:
     return done == pid  # we reaped it just now: accounted as well
 
 
-def run_one(path: Path, timeout: int, inplace: bool) -> dict:
+class _CellClock:
+    """Wall and kernel CPU seconds of every code cell (``--cells``: where a notebook's time goes).
+
+    The kernel's CPU time (user + system, its own and its reaped children's) is read with
+    psutil before and after each cell, so a busy machine inflates the wall column but
+    hardly the CPU column.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.rows: list[dict] = []
+        self._start: tuple[float, float] | None = None
+
+    def _kernel_cpu(self) -> float:
+        import psutil
+
+        try:
+            pid = self.client.km.provisioner.process.pid
+            t = psutil.Process(pid).cpu_times()
+            return t.user + t.system + t.children_user + t.children_system
+        except Exception:  # no kernel yet or it has gone
+            return float("nan")
+
+    def before(self, cell, cell_index, **_):
+        self._start = (time.perf_counter(), self._kernel_cpu())
+
+    def after(self, cell, cell_index, **_):
+        if self._start is None:
+            return
+        wall, cpu = self._start
+        first = next((line for line in cell.source.splitlines() if line.strip()), "")
+        self.rows.append({"cell": cell_index, "seconds": round(time.perf_counter() - wall, 2),
+                          "cpu_seconds": round(self._kernel_cpu() - cpu, 2), "first_line": first[:70]})
+
+
+def format_cells(row: dict, top: int) -> str:
+    """The ``top`` slowest cells of one notebook's run (``--cells``)."""
+    cells = sorted(row.get("cells", []), key=lambda c: -c["seconds"])[:top]
+    lines = [f"{Path(row['notebook']).name}: the {len(cells)} slowest cells "
+             f"(wall s / kernel CPU s)"]
+    lines += [f"  [{c['cell']:3d}] {c['seconds']:6.1f} {c['cpu_seconds']:6.1f}  {c['first_line']}"
+              for c in cells]
+    return "\n".join(lines)
+
+
+def run_one(path: Path, timeout: int, inplace: bool, cells: bool = False) -> dict:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -135,9 +200,14 @@ def run_one(path: Path, timeout: int, inplace: bool) -> dict:
         record_timing=False,  # no per-cell timestamps in committed notebooks
         resources={"metadata": {"path": str(path.parent)}},
     )
+    clock = None
+    if cells:
+        clock = _CellClock(client)
+        client.on_cell_execute, client.on_cell_executed = clock.before, clock.after
     sampler = _TreeSampler()
     sampler.start()
     status, detail = "ok", ""
+    load_before = _load_average()
     start = time.perf_counter()
     try:
         client.execute()
@@ -156,6 +226,7 @@ def run_one(path: Path, timeout: int, inplace: bool) -> dict:
     same_python = bool(kernel_cmd) and kernel_cmd[0] == sys.executable
     rusage_mb = _maxrss_children_mb()
     reaped = _kernel_was_reaped(sampler.first_child_pid)
+    cpu_seconds = _cpu_children_seconds() if reaped else float("nan")
     psutil_mb = sampler.peak_bytes / (1024 * 1024)
     if reaped and rusage_mb > 0 and rusage_mb >= 0.98 * psutil_mb:
         peak_mb, method = rusage_mb, "getrusage"
@@ -167,6 +238,9 @@ def run_one(path: Path, timeout: int, inplace: bool) -> dict:
     return {
         "notebook": str(path),
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
+        "load_before": load_before,
+        "load_after": _load_average(),
         "peak_mb": round(peak_mb, 1),
         "method": method,
         "rusage_mb": round(rusage_mb, 1),
@@ -176,19 +250,22 @@ def run_one(path: Path, timeout: int, inplace: bool) -> dict:
         "kernel_is_this_python": same_python,
         "status": status,
         "detail": detail,
+        "cells": clock.rows if clock else [],
     }
 
 
 # --------------------------------------------------------------------------
 # parent: one child process per notebook, then the table
 # --------------------------------------------------------------------------
-def run_in_child(path: Path, timeout: int, inplace: bool) -> dict:
+def run_in_child(path: Path, timeout: int, inplace: bool, cells: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(path.resolve()),
                "--timeout", str(timeout), "--result-json", str(out)]
         if inplace:
             cmd.append("--inplace")
+        if cells:
+            cmd.append("--cells-in-child")
         proc = subprocess.run(cmd, cwd=path.resolve().parent)
         if out.exists():
             return json.loads(out.read_text())
@@ -201,7 +278,7 @@ def over_budget(row: dict) -> bool:
 
 
 def format_table(rows: list[dict], markdown: bool = False) -> str:
-    header = ["notebook", "seconds", "peak MB", "status"]
+    header = ["notebook", "seconds", "CPU s", "load", "peak MB", "status"]
     lines = []
     for row in rows:
         status = row["status"]
@@ -210,21 +287,27 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
         if over_budget(row):
             status += " OVER"
         mark = "*" if row.get("method") == "psutil" else ""
+        cpu = row.get("cpu_seconds")
+        load = [x for x in (row.get("load_before"), row.get("load_after")) if x is not None]
         lines.append([Path(row["notebook"]).name, f"{row['seconds']:.1f}",
+                      "-" if cpu is None or not math.isfinite(cpu) else f"{cpu:.1f}",
+                      "-".join(f"{x:.1f}" for x in load) or "-",
                       f"{row['peak_mb']:.0f}{mark}", status])
     note = (f"Budget: {BUDGET_SECONDS:.0f} s and {BUDGET_MB:.0f} MB per notebook. "
             "Peak MB = the kernel's peak RSS from getrusage(RUSAGE_CHILDREN) after it was "
             "reaped; * = summed RSS of the kernel's process tree sampled every 0.05 s "
-            "(psutil), used when that was larger or the kernel was not reaped.")
+            "(psutil), used when that was larger or the kernel was not reaped. CPU s = user + "
+            "system seconds of the kernel (and its subprocesses); load = 1-minute load average "
+            "before-after: wall seconds inflate when it exceeds the CPUs.")
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
     note += f" OMP_NUM_THREADS={threads}, {os.cpu_count()} CPUs visible."
     if markdown:
-        out = ["| " + " | ".join(header) + " |", "|---|---:|---:|---|"]
+        out = ["| " + " | ".join(header) + " |", "|---|---:|---:|---:|---:|---|"]
         out += ["| " + " | ".join(cells) + " |" for cells in lines]
         return "\n".join(out) + "\n\n" + note + "\n"
     widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h)
               for i, h in enumerate(header)]
-    fmt = "  ".join(f"{{:{'<' if i in (0, 3) else '>'}{w}}}" for i, w in enumerate(widths))
+    fmt = "  ".join(f"{{:{'<' if i in (0, 5) else '>'}{w}}}" for i, w in enumerate(widths))
     out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*cells) for cells in lines]
     return "\n".join(out) + "\n" + note
@@ -266,6 +349,8 @@ def write_json(rows: list[dict], path: Path) -> None:
     for row in rows:
         name = Path(row["notebook"]).name
         merged[name] = {"notebook": name, "seconds": finite(row["seconds"]),
+                        "cpu_seconds": finite(row.get("cpu_seconds")),
+                        "load": finite(row.get("load_before")),
                         "peak_mb": finite(row["peak_mb"]), "status": row["status"],
                         "date": machine["date"]}
     data = {"machine": machine, "notebooks": [merged[k] for k in sorted(merged)]}
@@ -284,12 +369,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path,
                         help="merge seconds, peak MB and status into this JSON file")
     parser.add_argument("--strict", action="store_true", help="fail when a notebook is over budget")
+    parser.add_argument("--cells", type=int, default=0, metavar="N",
+                        help="also print each notebook's N slowest cells (wall and kernel CPU s)")
+    parser.add_argument("--cells-in-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result-json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.one is not None:  # child mode
-        result = run_one(args.one, args.timeout, args.inplace)
+        result = run_one(args.one, args.timeout, args.inplace, cells=args.cells_in_child)
         if args.result_json:
             args.result_json.write_text(json.dumps(result))
         else:
@@ -304,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skip: {nb} does not exist", file=sys.stderr)
             continue
         print(f"running {nb} ...", file=sys.stderr, flush=True)
-        row = run_in_child(nb, args.timeout, args.inplace)
+        row = run_in_child(nb, args.timeout, args.inplace, cells=args.cells > 0)
+        if args.cells:
+            print(format_cells(row, args.cells), file=sys.stderr, flush=True)
         if row.get("kernel_cmd") and not row.get("kernel_is_this_python"):
             print(f"warning: kernel ran {row['kernel_cmd'][0]!r}, not {sys.executable!r}",
                   file=sys.stderr)

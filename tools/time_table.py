@@ -102,9 +102,15 @@ def provenance(times: dict) -> str:
     else:  # a subset run (NB=...) keeps older rows, possibly from another day
         when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
     threads = machine.get("omp_num_threads") or "unset"
+    loads = sorted(row["load"] for row in times.get("notebooks", [])
+                   if isinstance(row.get("load"), (int, float)) and math.isfinite(row["load"]))
+    load = "" if not loads else (
+        f" The 1-minute load average was {loads[0]:.1f}" + (f"-{loads[-1]:.1f}" if loads[-1] != loads[0] else "")
+        + " when the notebooks started: wall seconds grow once it exceeds the CPUs (the kernels' CPU "
+        "seconds are in `benchmarks/notebook_times.json`).")
     return (f"Measured by `make run` on {machine.get('cpu') or 'an unknown CPU'} "
             f"({machine.get('cpu_count', '?')} CPUs, OMP_NUM_THREADS={threads}, "
-            f"torch {machine.get('torch', '?')}) on {when}; the budget is {budget}. "
+            f"torch {machine.get('torch', '?')}) on {when}; the budget is {budget}.{load} "
             "Re-run `make run` on your own machine before a class.")
 
 
