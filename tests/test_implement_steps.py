@@ -5,8 +5,9 @@
   step against it checks it against scikit-image.
 * ``registration.gradient_step`` is one plain gradient-descent step of the affine loop
   of notebook 03: it lowers the loss, leaves its input alone, and detaches the overlap.
-* The checker of notebook 04's sliding window accepts a hand-written answer, names the
-  likeliest slips, and refuses ``unfold`` and the package's sliding window.
+* The checkers of notebook 04's sliding window and notebook 06's training step accept a
+  hand-written answer and name the likeliest slips, and refuse ``unfold`` / the package's
+  sliding window and ``torch.optim`` / ``train.dice_ce_loss``.
 * ``refuse_shortcut`` catches the forbidden call however it is reached (attribute,
   import inside the function, alias, the learner's own helper, a wrapper), and lets a
   hand-written answer through; every checker says "returned None" for a missing return.
@@ -137,7 +138,7 @@ def test_checkers_refuse_the_library_shortcut(exercise_id, answer):
     ("01.otsu_threshold", 2), ("01.largest_component", 1), ("01.dice", 2), ("02.circle", 3),
     ("02.external_force", 3), ("02.percent_examined", 3), ("02.snake_step", 5), ("03.rigid_2d", 3),
     ("03.ncc", 2), ("03.majority_vote", 1), ("03.gradient_step", 5), ("04.sliding_window", 3),
-    ("07.dilated_conv", 3),
+    ("06.training_step", 4), ("07.dilated_conv", 3),
     ("11.sphere_volume_change", 1), ("11.recist_response", 3),
 ])
 def test_a_missing_return_is_named(exercise_id, arity):
@@ -149,7 +150,7 @@ def test_a_missing_return_is_named(exercise_id, arity):
 
 
 # --------------------------------------------------------------------------
-# 04: the sliding window
+# 04: the sliding window; 06: one training step with its loss
 # --------------------------------------------------------------------------
 def _patches_row_by_row(image, patch_size):
     half = patch_size // 2
@@ -207,3 +208,102 @@ def test_sliding_window_checker_accepts_a_hand_written_window_in_any_batch_size(
 def test_sliding_window_checker_names_the_mistake_or_the_shortcut(answer, expected):
     verdict = check("04.sliding_window", answer, quiet=True)
     assert not verdict.passed and expected in verdict.message, verdict.message
+
+
+def _soft_dice_loss(logits, masks):
+    gland = torch.softmax(logits, dim=1)[:, 1]
+    truth = masks.float()
+    return 1 - (2 * (gland * truth).sum() + 1) / (gland.sum() + truth.sum() + 1)
+
+
+def step_by_hand(net, images, masks, lr):
+    for p in net.parameters():
+        p.grad = None
+    logits = net(images)
+    loss = torch.nn.functional.cross_entropy(logits, masks) + _soft_dice_loss(logits, masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.sub_(lr * p.grad)
+    return loss
+
+
+def step_without_zeroing(net, images, masks, lr):
+    logits = net(images)
+    loss = torch.nn.functional.cross_entropy(logits, masks) + _soft_dice_loss(logits, masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= lr * p.grad
+    return loss.item()
+
+
+def step_uphill(net, images, masks, lr):
+    net.zero_grad()
+    logits = net(images)
+    loss = torch.nn.functional.cross_entropy(logits, masks) + _soft_dice_loss(logits, masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p += lr * p.grad
+    return loss.item()
+
+
+def step_cross_entropy_only(net, images, masks, lr):
+    net.zero_grad()
+    loss = torch.nn.functional.cross_entropy(net(images), masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= lr * p.grad
+    return loss.item()
+
+
+def step_with_an_optimiser(net, images, masks, lr):
+    optimiser = torch.optim.SGD(net.parameters(), lr=lr)
+    optimiser.zero_grad()
+    logits = net(images)
+    loss = torch.nn.functional.cross_entropy(logits, masks) + _soft_dice_loss(logits, masks)
+    loss.backward()
+    optimiser.step()
+    return loss.item()
+
+
+def step_with_the_package_loss(net, images, masks, lr):
+    from medseg_edu import train
+    net.zero_grad()
+    loss = train.dice_ce_loss(net(images), masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= lr * p.grad
+    return loss.item()
+
+
+def test_training_step_checker_accepts_a_hand_written_step_returning_a_tensor():
+    verdict = check("06.training_step", step_by_hand, quiet=True)
+    assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (step_without_zeroing, "zero the gradients first"),
+    (step_uphill, "uphill"),
+    (step_cross_entropy_only, "cross-entropy alone"),
+    (step_with_an_optimiser, "calls optim"),
+    (step_with_the_package_loss, "calls dice_ce_loss"),
+])
+def test_training_step_checker_names_the_mistake_or_the_shortcut(answer, expected):
+    verdict = check("06.training_step", answer, quiet=True)
+    assert not verdict.passed and expected in verdict.message, verdict.message
+
+
+def test_the_training_step_reference_is_what_fit_minimises():
+    """The checker's loss is train.dice_ce_loss for two classes, so the exercise teaches the loss fit uses."""
+    from medseg_edu import nets, train
+    from medseg_edu.exercises.nb06 import _reference_training_step
+
+    torch.manual_seed(0)
+    net = nets.UNet(width=2, depth=2).eval()
+    images, masks = torch.rand(2, 1, 16, 16), (torch.rand(2, 16, 16) > 0.5).long()
+    expected = float(train.dice_ce_loss(net(images), masks))
+    assert _reference_training_step(net, images, masks, lr=0.0) == pytest.approx(expected, rel=1e-6)
