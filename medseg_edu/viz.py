@@ -278,6 +278,43 @@ def show_slice(image, k=None, *, ax=None, spacing=None, masks=None, contours=Non
     return ax
 
 
+def show_map(values, *, ax, truth=None, title=None, cmap="magma", vmin=0.0, vmax=1.0, extent=None):
+    """Draw a 2D map of values on the slice grid (a probability, a feature map), the radiological way.
+
+    Parameters
+    ----------
+    values : np.ndarray, (x, y)
+        One value per pixel, indexed like a slice of a RAS array (x across, y up).
+    ax : matplotlib Axes
+    truth : np.ndarray of bool, (x, y), optional
+        Outlined in the truth's colour on top.
+    title : str, optional
+    cmap : str
+        A perceptually uniform colormap ("magma" for probabilities, "gray" for features).
+    vmin, vmax : float or None
+        The value range the colours span (``None``: the map's own minimum / maximum).
+    extent : tuple of 4 float, optional
+        ``(left, right, bottom, top)`` in data units, e.g. ``(0, fov_mm, 0, fov_mm)`` to draw maps of
+        different resolutions over the same field of view (mm).
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        The image, for :func:`colorbar`.
+    """
+    values = np.asarray(values)
+    shown = ax.imshow(axial(values, None), origin="lower", cmap=cmap, vmin=vmin, vmax=vmax, extent=extent)
+    if truth is not None:
+        outline = axial(np.asarray(truth) > 0, None).astype(float)
+        if outline.any():
+            ax.contour(outline, levels=[0.5], colors=[COLORS["truth"]], linewidths=2.0, origin="lower",
+                       extent=extent)
+    orientation_letters(ax, "axial")
+    ax.set_title(title or "")
+    ax.set_axis_off()
+    return shown
+
+
 def _scale_bar(ax, length_px: float, shape) -> None:
     """A white 10 mm bar near the screen's lower left corner, whichever way the x axis runs."""
     left, right = ax.get_xlim()

@@ -5,6 +5,9 @@
   step against it checks it against scikit-image.
 * ``registration.gradient_step`` is one plain gradient-descent step of the affine loop
   of notebook 03: it lowers the loss, leaves its input alone, and detaches the overlap.
+* The checkers of notebook 04's sliding window and notebook 06's training step accept a
+  hand-written answer and name the likeliest slips, and refuse ``unfold`` / the package's
+  sliding window and ``torch.optim`` / ``train.dice_ce_loss``.
 * ``refuse_shortcut`` catches the forbidden call however it is reached (attribute,
   import inside the function, alias, the learner's own helper, a wrapper), and lets a
   hand-written answer through; every checker says "returned None" for a missing return.
@@ -134,7 +137,8 @@ def test_checkers_refuse_the_library_shortcut(exercise_id, answer):
     ("00.voxel_volume", 1), ("00.mask_volume", 2), ("00.ellipsoid", 3), ("01.otsu_mask", 1),
     ("01.otsu_threshold", 2), ("01.largest_component", 1), ("01.dice", 2), ("02.circle", 3),
     ("02.external_force", 3), ("02.percent_examined", 3), ("02.snake_step", 5), ("03.rigid_2d", 3),
-    ("03.ncc", 2), ("03.majority_vote", 1), ("03.gradient_step", 5), ("07.dilated_conv", 3),
+    ("03.ncc", 2), ("03.majority_vote", 1), ("03.gradient_step", 5), ("04.sliding_window", 3),
+    ("06.training_step", 4), ("07.dilated_conv", 3),
     ("11.sphere_volume_change", 1), ("11.recist_response", 3),
 ])
 def test_a_missing_return_is_named(exercise_id, arity):
@@ -143,3 +147,163 @@ def test_a_missing_return_is_named(exercise_id, arity):
 
     verdict = check(exercise_id, no_return, quiet=True)
     assert not verdict.passed and "returned None" in verdict.message, verdict.message
+
+
+# --------------------------------------------------------------------------
+# 04: the sliding window; 06: one training step with its loss
+# --------------------------------------------------------------------------
+def _patches_row_by_row(image, patch_size):
+    half = patch_size // 2
+    padded = np.pad(image, half)
+    return np.stack([padded[r:r + patch_size, c:c + patch_size]
+                     for r in range(image.shape[0]) for c in range(image.shape[1])])
+
+
+@torch.no_grad()
+def sliding_window_by_hand(model, image, patch_size=33, batch=7):
+    patches = torch.from_numpy(_patches_row_by_row(image, patch_size)).float()[:, None]
+    probs = [torch.softmax(model(patches[s:s + batch]), dim=1)[:, 1] for s in range(0, len(patches), batch)]
+    return torch.cat(probs).reshape(image.shape).numpy()
+
+
+@torch.no_grad()
+def sliding_window_without_padding(model, image, patch_size=33):
+    half = patch_size // 2
+    inner = _patches_row_by_row(image, patch_size)
+    keep = [r * image.shape[1] + c for r in range(half, image.shape[0] - half) for c in range(half, image.shape[1] - half)]
+    probs = torch.softmax(model(torch.from_numpy(inner[keep]).float()[:, None]), dim=1)[:, 1]
+    return probs.reshape(image.shape[0] - 2 * half, image.shape[1] - 2 * half).numpy()
+
+
+@torch.no_grad()
+def sliding_window_raw_scores(model, image, patch_size=33):
+    patches = torch.from_numpy(_patches_row_by_row(image, patch_size)).float()[:, None]
+    return model(patches)[:, 1].reshape(image.shape).numpy()
+
+
+@torch.no_grad()
+def sliding_window_by_unfold(model, image, patch_size=33):
+    half = patch_size // 2
+    padded = torch.nn.functional.pad(torch.from_numpy(image)[None, None], (half,) * 4)
+    patches = torch.nn.functional.unfold(padded, patch_size).transpose(1, 2).reshape(-1, 1, patch_size, patch_size)
+    return torch.softmax(model(patches), dim=1)[:, 1].reshape(image.shape).numpy()
+
+
+def sliding_window_by_the_package(model, image, patch_size=33):
+    from medseg_edu.methods.deep import patch_probabilities
+    return patch_probabilities(model, image[None], device="cpu")[0]
+
+
+def test_sliding_window_checker_accepts_a_hand_written_window_in_any_batch_size():
+    verdict = check("04.sliding_window", sliding_window_by_hand, quiet=True)
+    assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (sliding_window_without_padding, "pad by patch_size // 2"),
+    (sliding_window_raw_scores, "raw scores"),
+    (sliding_window_by_unfold, "calls unfold"),
+    (sliding_window_by_the_package, "calls patch_probabilities"),
+])
+def test_sliding_window_checker_names_the_mistake_or_the_shortcut(answer, expected):
+    verdict = check("04.sliding_window", answer, quiet=True)
+    assert not verdict.passed and expected in verdict.message, verdict.message
+
+
+def _soft_dice_loss(logits, masks):
+    gland = torch.softmax(logits, dim=1)[:, 1]
+    truth = masks.float()
+    return 1 - (2 * (gland * truth).sum() + 1) / (gland.sum() + truth.sum() + 1)
+
+
+def step_by_hand(net, images, masks, lr):
+    for p in net.parameters():
+        p.grad = None
+    logits = net(images)
+    loss = torch.nn.functional.cross_entropy(logits, masks) + _soft_dice_loss(logits, masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.sub_(lr * p.grad)
+    return loss
+
+
+def step_without_zeroing(net, images, masks, lr):
+    logits = net(images)
+    loss = torch.nn.functional.cross_entropy(logits, masks) + _soft_dice_loss(logits, masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= lr * p.grad
+    return loss.item()
+
+
+def step_uphill(net, images, masks, lr):
+    net.zero_grad()
+    logits = net(images)
+    loss = torch.nn.functional.cross_entropy(logits, masks) + _soft_dice_loss(logits, masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p += lr * p.grad
+    return loss.item()
+
+
+def step_cross_entropy_only(net, images, masks, lr):
+    net.zero_grad()
+    loss = torch.nn.functional.cross_entropy(net(images), masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= lr * p.grad
+    return loss.item()
+
+
+def step_with_an_optimiser(net, images, masks, lr):
+    optimiser = torch.optim.SGD(net.parameters(), lr=lr)
+    optimiser.zero_grad()
+    logits = net(images)
+    loss = torch.nn.functional.cross_entropy(logits, masks) + _soft_dice_loss(logits, masks)
+    loss.backward()
+    optimiser.step()
+    return loss.item()
+
+
+def step_with_the_package_loss(net, images, masks, lr):
+    from medseg_edu import train
+    net.zero_grad()
+    loss = train.dice_ce_loss(net(images), masks)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= lr * p.grad
+    return loss.item()
+
+
+def test_training_step_checker_accepts_a_hand_written_step_returning_a_tensor():
+    verdict = check("06.training_step", step_by_hand, quiet=True)
+    assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (step_without_zeroing, "zero the gradients first"),
+    (step_uphill, "uphill"),
+    (step_cross_entropy_only, "cross-entropy alone"),
+    (step_with_an_optimiser, "calls optim"),
+    (step_with_the_package_loss, "calls dice_ce_loss"),
+])
+def test_training_step_checker_names_the_mistake_or_the_shortcut(answer, expected):
+    verdict = check("06.training_step", answer, quiet=True)
+    assert not verdict.passed and expected in verdict.message, verdict.message
+
+
+def test_the_training_step_reference_is_what_fit_minimises():
+    """The checker's loss is train.dice_ce_loss for two classes, so the exercise teaches the loss fit uses."""
+    from medseg_edu import nets, train
+    from medseg_edu.exercises.nb06 import _reference_training_step
+
+    torch.manual_seed(0)
+    net = nets.UNet(width=2, depth=2).eval()
+    images, masks = torch.rand(2, 1, 16, 16), (torch.rand(2, 16, 16) > 0.5).long()
+    expected = float(train.dice_ce_loss(net(images), masks))
+    assert _reference_training_step(net, images, masks, lr=0.0) == pytest.approx(expected, rel=1e-6)

@@ -81,6 +81,17 @@ def test_axial_slice_puts_the_patients_left_on_the_right_and_anterior_up():
     plt.close(ax.figure)
 
 
+def test_value_maps_are_drawn_the_radiological_way_with_their_outline_and_letters():
+    values = np.zeros((24, 24))
+    values[2, 12] = 1.0       # low x: the patient's left
+    fig, ax = plt.subplots()
+    shown = viz.show_map(values, ax=ax, truth=values > 0.5, extent=(0, 30, 0, 30))
+    assert screen_position(ax, 2 * 30 / 24, 12 * 30 / 24)[0] > 0.85, "low x must be drawn near the right edge"
+    assert letters_at(ax) == {"left": "R", "right": "L", "bottom": "P", "top": "A"}
+    assert shown.get_clim() == (0.0, 1.0) and ax.collections, "probability scale 0-1 and the truth outlined"
+    plt.close(fig)
+
+
 def test_zoom_and_later_limits_keep_the_mirroring():
     ax = viz.show_slice(np.random.default_rng(0).random((64, 64)), spacing=(1.0, 1.0))
     viz.zoom(ax, (20, 30), 10, (1.0, 1.0))

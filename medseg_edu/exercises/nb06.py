@@ -120,3 +120,86 @@ def _decoder_step(decoder_step):
                                      f"from the U-Net's decoder step{hint}")
     return ("upsample, concatenate with the skip on the channel axis, convolve: the decoder now sees "
             "'what' (from below) and 'where' (from the encoder) at once.")
+
+
+#: Library calls that would take the training step for the learner.
+TRAINING_SHORTCUTS = ("optim", "SGD", "Adam", "AdamW", "fit", "dice_ce_loss", "_train_step")
+
+
+def _reference_training_step(net, images, masks, lr, eps=1.0):
+    """One plain gradient-descent step on cross-entropy + (1 - soft Dice of the gland); the loss before it."""
+    import torch
+    import torch.nn.functional as F
+
+    net.zero_grad()
+    logits = net(images)
+    gland = torch.softmax(logits, dim=1)[:, 1]
+    truth = masks.float()
+    soft_dice = (2 * (gland * truth).sum() + eps) / (gland.sum() + truth.sum() + eps)
+    loss = F.cross_entropy(logits, masks) + (1 - soft_dice)
+    loss.backward()
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter -= lr * parameter.grad
+    return loss.item()
+
+
+@exercise("06.training_step")
+def _training_step(training_step):
+    import copy
+
+    import torch
+
+    from .. import train
+    from ..nets import UNet
+    from ._shortcuts import refuse_shortcut
+
+    refuse_shortcut(training_step, names=TRAINING_SHORTCUTS, objects=(train.fit, train.dice_ce_loss),
+                    task="the forward pass, the loss, loss.backward() and the update of every weight")
+    for seed, (n, side, lr) in enumerate(((2, 16, 0.05), (3, 8, 0.2), (1, 24, 0.01))):
+        torch.manual_seed(seed)
+        net = UNet(width=2, depth=2).train()
+        generator = torch.Generator().manual_seed(600 + seed)
+        images = torch.rand(n, 1, side, side, generator=generator)
+        masks = (torch.rand(n, side, side, generator=generator) > 0.6).long()
+        mine, theirs = copy.deepcopy(net), copy.deepcopy(net)
+        for a, b in zip(mine.parameters(), theirs.parameters()):   # gradients left over from an earlier step
+            a.grad = torch.randn(a.shape, generator=generator)
+            b.grad = a.grad.clone()
+        expected_loss = _reference_training_step(mine, images.clone(), masks.clone(), lr)
+        got = training_step(theirs, images.clone(), masks.clone(), lr)
+        where = f"for a batch of {n} slices of {side} x {side} px with lr={lr}"
+        try:
+            got = float(got.detach() if isinstance(got, torch.Tensor) else got)
+        except (TypeError, ValueError):
+            raise ExerciseFailed(f"return the loss as a number (loss.item()); you returned {type(got).__name__}") \
+                from None
+        moved = max(float((a.detach() - b.detach()).abs().max()) for a, b in zip(theirs.parameters(), net.parameters()))
+        if moved == 0.0:
+            raise ExerciseFailed(f"{where} no weight changed: after loss.backward(), move every parameter by "
+                                 "-lr * parameter.grad (inside torch.no_grad())")
+        if not np.isclose(got, expected_loss, rtol=1e-4, atol=1e-5):
+            probe = copy.deepcopy(net)
+            logits = probe(images)
+            ce = torch.nn.functional.cross_entropy(logits, masks).item()
+            hint = ""
+            if np.isclose(got, ce, rtol=1e-4):
+                hint = " (that is the cross-entropy alone: add 1 - soft Dice of the gland probabilities)"
+            elif np.isclose(got, expected_loss - ce, rtol=1e-4):
+                hint = " (that is 1 - soft Dice alone: add the cross-entropy)"
+            raise ExerciseFailed(f"{where} the loss should be {expected_loss:.4f} (cross-entropy + 1 - soft Dice "
+                                 f"of class 1, eps = 1, before the update); you returned {got:.4f}{hint}")
+        gaps = [float((a.detach() - b.detach()).abs().max()) for a, b in zip(theirs.parameters(), mine.parameters())]
+        if max(gaps) > 1e-5:
+            ascent = copy.deepcopy(net)
+            with torch.no_grad():
+                for a, b, m in zip(ascent.parameters(), net.parameters(), mine.parameters()):
+                    a.copy_(2 * b - m)      # the step in the other direction
+            uphill = max(float((a.detach() - b.detach()).abs().max()) for a, b in zip(theirs.parameters(), ascent.parameters()))
+            hint = ("you went uphill: subtract lr * grad, do not add it" if uphill < 1e-5 else
+                    "the weights moved, but not by -lr * grad of this loss: zero the gradients first "
+                    "(net.zero_grad()), or loss.backward() adds the new gradient to an old one")
+            raise ExerciseFailed(f"{where} your updated weights differ from one gradient-descent step by up to "
+                                 f"{max(gaps):.3g} ({hint})")
+    return ("forward, loss, backward, update: train.fit repeats exactly this, with Adam choosing each "
+            "weight's step size instead of one lr for all.")
