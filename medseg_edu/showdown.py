@@ -24,7 +24,8 @@ from . import metrics, volumetry
 
 __all__ = ["FIELDS", "ELLIPSOID", "run_case", "score_row", "ellipsoid_row", "run", "summarise", "ranking",
            "markdown_table", "write_csv", "read_csv", "BENCHMARK_DIR", "bench_results",
-           "evaluate_on_labelled", "case_table", "BENCH_KEYS", "differences_from_bench"]
+           "evaluate_on_labelled", "case_table", "BENCH_KEYS", "differences_from_bench", "per_case",
+           "compare_pairs"]
 
 #: Where ``make bench`` keeps its full table (``results.csv``) and report (``RESULTS.md``).
 BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -296,6 +297,64 @@ def summarise(rows) -> list[dict]:
             "volume_error_mean": float(err.mean()),
             "seconds_per_case": float(np.mean([float(r["seconds"]) for r in own])),
         })
+    return out
+
+
+def per_case(rows, key: str, methods=None) -> dict[str, np.ndarray]:
+    """One array of ``key`` per method, over the cases every one of those methods ran on, in one order.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows (:data:`FIELDS`), e.g. from :func:`bench_results`.
+    key : str
+        The column to collect: ``"dice"``, ``"hd95_mm"``, ``"true_ml"``, ``"volume_ml"``,
+        ``"volume_error_percent"`` or ``"seconds"``.
+    methods : sequence of str, optional
+        The methods to collect (default: every method of ``rows`` that ran on every
+        case of the table, so a method run on a few cases only - the patch CNN of the
+        bench - does not shrink the others to those cases).
+
+    Returns
+    -------
+    dict
+        ``{method: numpy array}``, element ``i`` of every array belonging to the same case
+        (cases sorted by name), so that two arrays can be compared pair by pair.
+
+    Raises
+    ------
+    ValueError
+        If ``key`` is not a column, a named method has no rows, or the methods share no case.
+    """
+    if key not in FIELDS:
+        raise ValueError(f"key must be one of {FIELDS}, got {key!r}")
+    table: dict[str, dict[str, float]] = {}
+    for r in rows:
+        table.setdefault(r["method"], {})[r["case"]] = float(r[key])
+    all_cases = set().union(*table.values()) if table else set()
+    if methods is None:
+        methods = [m for m in table if set(table[m]) == all_cases]
+    missing = [m for m in methods if m not in table]
+    if missing:
+        raise ValueError(f"no rows for method(s) {missing}; the rows hold {sorted(table)}")
+    shared = sorted(set.intersection(*(set(table[m]) for m in methods))) if methods else []
+    if not shared:
+        raise ValueError(f"the methods {list(methods)} share no case")
+    return {m: np.array([table[m][c] for c in shared]) for m in methods}
+
+
+def compare_pairs(rows, pairs, key: str = "dice", **kwargs) -> dict[str, "object"]:
+    """Paired differences with bootstrap intervals for pairs of methods on their shared cases.
+
+    ``pairs`` is a sequence of ``(a, b)`` method names; the result maps ``"a − b"`` to
+    :func:`medseg_edu.agreement.paired_difference` of ``key`` (keyword arguments go to it).
+    """
+    from . import agreement
+
+    out = {}
+    for a, b in pairs:
+        scores = per_case(rows, key, (a, b))
+        out[f"{a} − {b}"] = agreement.paired_difference(scores[a], scores[b], **kwargs)
     return out
 
 

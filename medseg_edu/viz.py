@@ -412,3 +412,215 @@ def show_slices(image, ks, *, spacing=None, contours=None, masks=None, ncols=Non
                    legend=(i == 0), scalebar=(i == 0), title=titles[i] if titles else None)
     fig.tight_layout()
     return fig
+
+
+def flip_margins(ax, cohort, patients, limits, *, clip_percent: float = 100.0, title=None):
+    """Histogram of how far patients are from a class flip, with each method's 95 % limits.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Where to draw.
+    cohort : array_like
+        Flip margins of a (simulated) cohort, in % of the true volume
+        (:func:`medseg_edu.volumetry.flip_margin_percent`): drawn as a histogram.
+    patients : array_like
+        Flip margins of a few real test patients (%): drawn as ticks under the histogram.
+    limits : dict
+        ``{label: (lower, upper, colour, filled)}`` - a method's 95 % limits of agreement
+        in %. ``filled=True`` shades the band in ``colour``; ``False`` draws its two edges
+        as dashed lines in ``colour``, so that two bands of the same method stay apart.
+    clip_percent : float
+        Margins beyond +- this many percent are piled into the outermost bins (a margin
+        above +100 % is a patient whose volume would have to more than double to flip him
+        down), and a note on the plot says so.
+    title : str, optional
+        The axes title.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    cohort, patients = np.asarray(cohort, float), np.asarray(patients, float)
+    for label, (lower, upper, colour, filled) in limits.items():
+        if filled:
+            ax.axvspan(lower, upper, color=colour, alpha=0.25, lw=0, label=f"{label}: 95 % limits")
+        else:
+            for i, edge in enumerate((lower, upper)):
+                ax.axvline(edge, color=colour, ls="--", lw=2.0, label=f"{label}: 95 % limits" if i == 0 else None)
+    step = clip_percent / 40
+    counts, _, _ = ax.hist(np.clip(cohort, -clip_percent, clip_percent),
+                           bins=np.arange(-clip_percent, clip_percent + 2 * step, step),
+                           color="0.35", label=f"{cohort.size} simulated patients")
+    top = 1.1 * np.max(counts)
+    ax.set_ylim(-0.08 * top, top)                    # room under the histogram for the patients' ticks
+    beyond = int(np.sum(cohort > clip_percent))
+    if beyond:
+        ax.annotate(f"{beyond} beyond +{clip_percent:.0f} %,\npiled in the last bar", xy=(clip_percent, 0),
+                    xytext=(0.97, 0.55), textcoords="axes fraction", ha="right", fontsize=LEGEND_PT,
+                    arrowprops=dict(arrowstyle="->", lw=MIN_LINE_PT))
+    ax.plot(patients, np.full(patients.shape, -0.04 * top), "|", ms=14, mew=2.5,
+            color=COLORS["accent"], label=f"our {patients.size} test patients")
+    ax.axvline(0, color="black", lw=MIN_LINE_PT)
+    ax.set(xlabel="volume error that flips the class (% of the true volume)", ylabel="patients",
+           xlim=(-clip_percent - step, clip_percent + 2 * step), title=title or "")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=LEGEND_PT)     # outside: the bands stay visible
+    return ax
+
+
+def method_spread(rows, names):
+    """Three panels of the per-case spread behind a results table: Dice, volume error (%) and seconds.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows of :mod:`medseg_edu.showdown` (keys ``method``, ``dice``,
+        ``volume_error_percent``, ``seconds``), one per method and case.
+    names : sequence of str
+        The methods, in the order of the x axis; each drawn in its :data:`METHOD_COLORS`.
+
+    Returns
+    -------
+    matplotlib Figure
+        One dot per case. The volume-error axis is symmetric-log (linear within +-1 %),
+        the time axis logarithmic.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.0))
+    for x, name in enumerate(names):
+        own = [r for r in rows if r["method"] == name]
+        for ax, key in zip(axes, ("dice", "volume_error_percent", "seconds")):
+            values = np.array([float(r[key]) for r in own])
+            ax.scatter(np.full(values.size, x), values, color=METHOD_COLORS.get(name, COLORS["prediction"]),
+                       edgecolor="black", linewidths=MIN_LINE_PT / 2 + 0.75, zorder=3)
+    axes[0].set(ylabel="Dice", ylim=(0, 1), title="overlap (higher is better)")
+    axes[1].set(ylabel="volume error (%)", title="volume error (0 is best)", yscale="symlog")
+    axes[1].axhline(0, color="black", lw=MIN_LINE_PT)
+    axes[2].set(ylabel="seconds per case", yscale="log", title="cost (CPU)")
+    for ax in axes:
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    fig.tight_layout()
+    return fig
+
+
+def method_outlines(image, truth, masks, k, *, spacing, half_mm=None, ncols: int = 4, title=None):
+    """Small multiples: one axial panel per method, the truth and that method's outline on slice ``k``.
+
+    Parameters
+    ----------
+    image, truth : numpy.ndarray
+        The scan and its true mask (x, y, z).
+    masks : dict
+        ``{method: mask}``, each drawn in its :data:`METHOD_COLORS`; the panel title
+        names the method, its colour (:data:`COLOR_NAMES`) and the Dice of that slice.
+    k : int
+        The axial slice.
+    spacing : sequence of float
+        Voxel size in mm.
+    half_mm : float, optional
+        Half the side of the square shown around the gland's centre (mm); default: the
+        gland's larger half-extent on the slice plus 12 mm.
+    ncols : int
+        Panels per row; a spare panel holds the title text.
+    title : str, optional
+        Written in the first spare panel.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from .metrics import dice
+
+    n = len(masks) + (1 if title else 0)
+    nrows = int(np.ceil(n / ncols))
+    side = panel_inches(ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * side, nrows * side + 0.8), squeeze=False)
+    inside = np.argwhere(np.asarray(truth)[:, :, k])
+    centre = inside.mean(axis=0)
+    if half_mm is None:
+        half_mm = float(np.max(np.ptp(inside, axis=0) * np.asarray(spacing[:2]))) / 2 + 12.0
+    for ax, (name, mask) in zip(axes.ravel(), masks.items()):
+        colour = COLOR_NAMES.get(METHOD_COLORS.get(name, "").upper(), "orange")
+        show_slice(image, k, ax=ax, spacing=spacing, contours={"truth": truth, name: mask}, legend=False,
+                   scalebar=False, title=f"{name} ({colour})\nslice Dice {dice(mask[:, :, k], truth[:, :, k]):.2f}")
+        zoom(ax, centre, half_mm, spacing)
+    for ax in axes.ravel()[len(masks):]:
+        ax.set_axis_off()
+    if title:
+        axes.ravel()[len(masks)].text(0.5, 0.5, title, ha="center", va="center",
+                                      transform=axes.ravel()[len(masks)].transAxes)
+    fig.tight_layout(h_pad=2.0)
+    return fig
+
+
+def paired_differences(ax, compared, *, unit: str = "Dice"):
+    """Per-case differences between pairs of methods, with their mean and confidence interval.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    compared : dict
+        ``{"a − b": PairedDifference}`` (:func:`medseg_edu.agreement.paired_difference`),
+        one row of the plot each, top to bottom.
+    unit : str
+        What was compared, for the axis label.
+
+    Returns
+    -------
+    matplotlib Axes
+        One dot per case, a black bar for the interval and a diamond at the mean; the
+        vertical line at 0 is "no difference".
+    """
+    labels = list(compared)
+    rng = np.random.default_rng(0)                       # jitter only, so overlapping cases stay visible
+    for row, label in enumerate(labels):
+        d = compared[label]
+        y = len(labels) - 1 - row
+        ax.scatter(d.differences, y + rng.uniform(-0.18, 0.18, d.n), color=COLORS["accent"], alpha=0.6, zorder=2)
+        ax.plot([d.lower, d.upper], [y, y], color="black", lw=4, solid_capstyle="butt", zorder=3)
+        ax.plot(d.mean, y, "D", color="white", mec="black", mew=MIN_LINE_PT, ms=9, zorder=4)
+    ax.axvline(0, color=COLORS["error"], lw=MIN_LINE_PT, ls="--")
+    ax.set_yticks(range(len(labels)), labels[::-1])
+    level = next(iter(compared.values())).level if compared else 0.95
+    ax.set(xlabel=f"difference in {unit}, per case (dots); mean (diamond) and {level:.0%} interval (bar)")
+    return ax
+
+
+def outline_grid(slices, spacings, row_labels, outlines, *, half_mm: float = 70.0, vmin=0.0, vmax=1.0):
+    """A grid of axial slices, one column per scan and one row per group of methods, outlines in method colours.
+
+    Parameters
+    ----------
+    slices : dict
+        ``{scan: 2D slice (x, y)}``, one column each, drawn in grey from ``vmin`` to ``vmax``
+        (full grey levels, so the texture of the tissue stays visible).
+    spacings : dict
+        ``{scan: spacing}`` in mm (the in-plane pair is used).
+    row_labels : list of str
+        One row each (e.g. "no training", "phantom-v1 weights").
+    outlines : dict
+        ``{(scan, row_label): {method: 2D mask}}``; each method drawn in its :data:`METHOD_COLORS`.
+    half_mm : float
+        Half the side of the square shown around the slice's centre (mm).
+
+    Returns
+    -------
+    matplotlib Figure
+        With one legend of the methods under the grid.
+    """
+    scans = list(slices)
+    side = panel_inches(len(scans))
+    fig, axes = plt.subplots(len(row_labels), len(scans), figsize=(len(scans) * side, len(row_labels) * side + 0.9),
+                             squeeze=False)
+    drawn = {}
+    for r, label in enumerate(row_labels):
+        for c, scan in enumerate(scans):
+            image, spacing = np.asarray(slices[scan]), spacings[scan]
+            contours = outlines.get((scan, label), {})
+            show_slice(image, ax=axes[r, c], spacing=spacing[:2], contours=contours, legend=False, scalebar=(r == 0),
+                       vmin=vmin, vmax=vmax, title=f"{scan}\n{label}")
+            zoom(axes[r, c], ((image.shape[0] - 1) / 2, (image.shape[1] - 1) / 2), half_mm, spacing)
+            drawn.update({name: METHOD_COLORS.get(name, COLORS["prediction"]) for name in contours})
+    handles = [plt.Line2D([], [], color=colour, lw=2.5, label=name) for name, colour in drawn.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=max(len(handles), 1))
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig

@@ -154,3 +154,54 @@ def test_reliability_in_chunks_equals_one_pass():
     assert curve.counts.tolist() == np.bincount(index, minlength=7).tolist()
     expected = np.bincount(index, weights=truth.astype(float), minlength=7) / curve.counts
     assert np.allclose(curve.frequency, expected)
+
+
+# --------------------------------------------------------------------------- paired differences, pooled Dice
+def test_paired_difference_interval_covers_a_known_shift_and_counts_wins():
+    from medseg_edu.agreement import paired_difference
+
+    rng = np.random.default_rng(3)
+    case_difficulty = rng.uniform(0.6, 0.95, 30)           # large spread between cases
+    a = case_difficulty + 0.02 + rng.normal(0, 0.005, 30)  # a is better by 0.02 on every case
+    d = paired_difference(a, case_difficulty, seed=1)
+    assert d.lower < 0.02 < d.upper and d.excludes_zero
+    assert d.a_better == 30 and d.b_better == 0 and d.n == 30
+    assert d.upper - d.lower < 0.01, "pairing removes the spread between cases"
+    again = paired_difference(a, case_difficulty, seed=1)
+    assert (again.lower, again.upper) == (d.lower, d.upper), "the seed fixes the interval"
+    same = paired_difference([0.8, 0.9, 0.7, 0.85], [0.81, 0.88, 0.71, 0.85])
+    assert not same.excludes_zero and same.a_better == 1 and same.b_better == 2
+
+
+def test_paired_difference_refuses_bad_input():
+    from medseg_edu.agreement import paired_difference
+
+    with pytest.raises(ValueError, match="same cases"):
+        paired_difference([0.9, 0.8, 0.7], [0.9, 0.8])
+    with pytest.raises(ValueError, match="at least 3"):
+        paired_difference([0.9, 0.8], [0.9, 0.8])
+    with pytest.raises(ValueError, match="level"):
+        paired_difference([0.9, 0.8, 0.7], [0.9, 0.8, 0.6], level=95)
+    with pytest.raises(ValueError, match="NaN"):
+        paired_difference([0.9, np.nan, 0.7], [0.9, 0.8, 0.6])
+
+
+def test_pooled_dice_equals_dice_of_the_pooled_masks_and_weights_large_cases():
+    from medseg_edu.metrics import dice, pooled_dice
+
+    rng = np.random.default_rng(0)
+    truths, preds = [], []
+    for size in (6, 20, 40):                                 # a small, a middle and a large structure
+        truth = np.zeros((60, 60), bool)
+        truth[5:5 + size, 5:5 + size] = True
+        pred = np.roll(truth, 2, axis=0)                     # the same 2-pixel shift on every case
+        truths.append(truth); preds.append(pred)
+    per_case = [dice(t, p) for t, p in zip(truths, preds)]
+    pooled = pooled_dice(per_case, [t.sum() for t in truths], [p.sum() for p in preds])
+    assert pooled == pytest.approx(dice(np.stack(truths), np.stack(preds)))
+    assert per_case[0] < per_case[1] < per_case[2], "a fixed shift costs a small structure more Dice"
+    assert pooled > np.mean(per_case)
+    with pytest.raises(ValueError):
+        pooled_dice([0.5, 1.2], [1, 1], [1, 1])
+    with pytest.raises(ValueError):
+        pooled_dice([0.5], [0], [0])

@@ -198,3 +198,21 @@ def test_a_bench_case_run_again_gives_its_stored_row():
     assert not drifted, (f"{case.name} no longer gives benchmarks/results.csv's numbers: {sorted(drifted)}; "
                          "re-run `python tools/bench.py --methods NAME --merge --skip-notebooks` for those "
                          "methods (or `make bench`) and commit results.csv and RESULTS.md")
+
+
+def test_per_case_aligns_methods_by_case_and_skips_partial_methods():
+    from medseg_edu import showdown
+
+    rows = [{"method": m, "case": c, "dice": d} for m, c, d in (
+        ("a", "c2", 0.8), ("a", "c1", 0.9), ("b", "c1", 0.7), ("b", "c2", 0.6), ("p", "c1", 0.5))]
+    table = showdown.per_case(rows, "dice")
+    assert list(table) == ["a", "b"], "a method missing a case is left out by default"
+    assert table["a"].tolist() == [0.9, 0.8] and table["b"].tolist() == [0.7, 0.6]
+    assert showdown.per_case(rows, "dice", ("a", "p"))["a"].tolist() == [0.9]
+    with pytest.raises(ValueError, match="key"):
+        showdown.per_case(rows, "accuracy")
+    with pytest.raises(ValueError, match="no rows"):
+        showdown.per_case(rows, "dice", ("a", "z"))
+    rows += [{"method": m, "case": "c3", "dice": d} for m, d in (("a", 0.95), ("b", 0.5))]
+    diff = showdown.compare_pairs(rows, [("a", "b")])["a − b"]
+    assert diff.n == 3 and diff.a_better == 3 and diff.mean == pytest.approx((0.2 + 0.2 + 0.45) / 3)

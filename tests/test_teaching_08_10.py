@@ -40,3 +40,21 @@ def test_difference_sd_matches_simulated_rescans():
 def test_difference_sd_refuses_bad_inputs(args):
     with pytest.raises(ValueError):
         volumetry.difference_sd(*args)
+
+
+def test_flip_margin_figure_names_its_bands_and_the_piled_tail():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from medseg_edu import viz
+
+    cohort = np.array([-50.0, -10.0, 5.0, 30.0, 150.0, 400.0])
+    fig, ax = plt.subplots()
+    viz.flip_margins(ax, cohort, [-20.0, 40.0], {"A": (-15.0, 20.0, "#CC3311", True),
+                                                 "B": (-21.0, 21.0, "#000000", False)})
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels.count("A: 95 % limits") == 1 and labels.count("B: 95 % limits") == 1
+    notes = [t.get_text() for t in ax.texts]
+    assert any(note.startswith("2 beyond +100 %") for note in notes), notes
+    assert ax.get_xlim()[1] > 100 > ax.get_xlim()[0] + 200
+    plt.close(fig)

@@ -216,20 +216,12 @@ def test_notebook_links_name_existing_entries(path):
     assert not wrong, f"{path.name} links entries that do not exist: {wrong}"
 
 
-#: Citations no record could confirm (references.md, "Not verified"): a notebook must stop citing them.
-WITHDRAWN = {"Pellegrino 2022"}
-
-
 @pytest.mark.parametrize("path", NB_PARAMS)
 def test_papers_cited_by_name_are_in_the_references(path):
-    from teaching_migration import migrated
-
     references = REFERENCES.read_text(encoding="utf-8")
     cited = citations("\n".join(cell_sources(path, ("markdown",))))
     missing = sorted(f"{name} {year}" for name, year in cited
                      if not re.search(rf"^### {re.escape(name)}\b[^\n]*\b{year}\b", references, flags=re.M))
-    if missing and set(missing) <= WITHDRAWN and not migrated(path):
-        pytest.xfail(f"{path.name} still cites {missing}, withdrawn (second wave of issue 24 removes it)")
     assert not missing, f"{path.name} cites papers that references.md has no entry for: {missing}"
 
 
