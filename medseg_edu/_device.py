@@ -83,6 +83,21 @@ def device(verbose: bool = True):
 
 
 
+def resolve(requested=None):
+    """The one rule for every ``device=`` argument of the package: ``requested`` when given, else :func:`device`.
+
+    So ``device=None`` always means the fastest device this machine has (``$MEDSEG_EDU_DEVICE``,
+    then CUDA, Apple MPS, the CPU) - for loading weights, training, evaluating and inference alike.
+
+    Returns
+    -------
+    torch.device
+    """
+    import torch
+
+    return torch.device(requested) if requested is not None else device(verbose=False)
+
+
 def memory_format(on):
     """The tensor layout to compute in on device ``on``: channels-last on the CPU, else the default.
 

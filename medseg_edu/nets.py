@@ -28,6 +28,8 @@ import math
 import torch
 from torch import nn
 
+from ._device import memory_format, resolve
+
 __all__ = [
     "conv_block",
     "PatchCNN",
@@ -37,6 +39,7 @@ __all__ = [
     "receptive_field",
     "receptive_field_growth",
     "count_parameters",
+    "class_probabilities",
     "fuse_skip_scores",
 ]
 
@@ -235,6 +238,47 @@ class DilatedNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.context(x)       # dilated 3x3 convs: wider view, same resolution
         return self.classifier(features)  # 1x1 conv: class scores for every pixel
+
+
+# --------------------------------------------------------------------------- inference
+
+def _channels_last(model: nn.Module) -> bool:
+    weight = next((p for p in model.parameters() if p.ndim == 4), None)
+    return weight is not None and not weight.is_contiguous() and weight.is_contiguous(
+        memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def class_probabilities(model: nn.Module, images, *, batch_size: int = 32, device=None):
+    """Softmax class probabilities of ``model`` for a numpy batch ``(N, C, H, W)``, in chunks.
+
+    The package's one forward pass for inference and validation (``methods.deep.predict_proba``
+    and ``train.evaluate_dice`` both call it): the model is moved to ``device`` (default
+    :func:`medseg_edu.device`, the package's one rule) and put in eval mode; on the CPU the
+    batches run channels-last (:func:`medseg_edu._device.memory_format`), and the model's own
+    memory layout is given back afterwards.
+
+    Returns
+    -------
+    numpy.ndarray, float32
+        ``(N, n_classes, H, W)`` (``(N, n_classes)`` for a patch classifier).
+    """
+    import numpy as np
+
+    dev = resolve(device)
+    layout = memory_format(dev)
+    found = torch.channels_last if _channels_last(model) else torch.contiguous_format
+    model.to(dev, memory_format=layout)
+    model.eval()
+    chunks = []
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = torch.as_tensor(np.asarray(images[start:start + batch_size], dtype=np.float32)).to(dev)
+            scores = model(batch.contiguous(memory_format=layout))
+            chunks.append(torch.softmax(scores, dim=1).float().cpu().numpy())
+    finally:
+        model.to(memory_format=found)
+    return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
 # --------------------------------------------------------------------------- analysis

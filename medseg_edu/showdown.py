@@ -21,6 +21,7 @@ import numpy as np
 
 from . import methods as _methods
 from . import metrics, volumetry
+from ._bundled import bundled
 
 __all__ = ["FIELDS", "ELLIPSOID", "run_case", "score_row", "ellipsoid_row", "run", "summarise", "ranking",
            "markdown_table", "write_csv", "read_csv", "BENCHMARK_DIR", "bench_results",
@@ -28,7 +29,7 @@ __all__ = ["FIELDS", "ELLIPSOID", "run_case", "score_row", "ellipsoid_row", "run
            "compare_pairs"]
 
 #: Where ``make bench`` keeps its full table (``results.csv``) and report (``RESULTS.md``).
-BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARK_DIR = bundled("benchmarks")
 
 #: Columns of a per-case result row (CSV header of benchmarks/results.csv).
 FIELDS = ("method", "case", "spacing_mm", "seconds", "dice", "hd95_mm", "true_ml", "volume_ml",

@@ -24,9 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._device import device as _best_device
-from ._device import memory_format, seed_everything
-from . import metrics
+from ._device import memory_format, resolve, seed_everything
+from . import metrics, nets
 
 __all__ = [
     "History",
@@ -148,34 +147,17 @@ def evaluate_dice(model: nn.Module, data, batch_size: int = 32, device=None) -> 
     dataset at once (so empty slices do not count as failures), then averaged over
     the classes 1..C-1 that occur in the prediction or the truth.
     """
-    dev = _resolve_device(model, device)
-    was_training = model.training
-    model.eval()
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False,
-                                         num_workers=0)
-    predictions, truths, n_classes = [], [], 0
-    for images, targets in loader:
-        images = images.to(dev, torch.float32)
-        logits = model(images.contiguous(memory_format=memory_format(dev)) if images.ndim == 4
-                       else images)
-        n_classes = logits.shape[1]
-        predictions.append(logits.argmax(1).cpu().numpy())
-        truths.append(targets.long().numpy())
-    model.train(was_training)
-    if not predictions:
+    if len(data) == 0:
         return float("nan")
-    pred, truth = np.concatenate(predictions), np.concatenate(truths)
+    was_training = model.training
+    images, targets = next(iter(torch.utils.data.DataLoader(data, batch_size=len(data), shuffle=False)))
+    probabilities = nets.class_probabilities(model, images.numpy(), batch_size=batch_size, device=device)
+    model.train(was_training)
+    n_classes = probabilities.shape[1]
+    pred, truth = probabilities.argmax(1), targets.long().numpy()
     scores = [metrics.dice(pred == c, truth == c) for c in range(1, n_classes)
               if (pred == c).any() or (truth == c).any()]
     return float(np.mean(scores)) if scores else 1.0
-
-
-def _resolve_device(model: nn.Module, device=None) -> torch.device:
-    """``device`` if given, else where the model's parameters already are."""
-    if device is not None:
-        return torch.device(device)
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 # --------------------------------------------------------------------------- live plot
@@ -430,7 +412,7 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
 
     # set up: device, seeds, data, optimiser, history, progress bar, validation
     start = time.perf_counter()
-    dev = torch.device(device) if device is not None else _best_device(verbose=False)
+    dev = resolve(device)
     seed_everything(seed)
     loader = _make_loader(train_data, batch_size, seed)
     steps_per_epoch = len(loader)

@@ -30,7 +30,8 @@ from pathlib import Path
 import torch
 
 from . import nets
-from ._device import seed_everything
+from ._bundled import bundled
+from ._device import resolve, seed_everything
 from .data import PatchDataset, SliceDataset
 from .train import fit, flip_augment, load_checkpoint
 
@@ -84,7 +85,7 @@ V1 = "v1"
 def weights_dir() -> Path:
     """``$MEDSEG_EDU_WEIGHTS`` or the repository's ``data/weights`` folder."""
     override = os.environ.get("MEDSEG_EDU_WEIGHTS")
-    return Path(override) if override else Path(__file__).resolve().parents[1] / "data" / "weights"
+    return Path(override) if override else bundled("data", "weights")
 
 
 def _recipe(name: str) -> Recipe:
@@ -195,7 +196,8 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
     name : str
         ``"patch_cnn"``, ``"fcn"``, ``"unet"`` or ``"dilated"``.
     device : str or torch.device, optional
-        Where to put the model; default the CPU (``medseg_edu.device()`` picks the fastest).
+        Where to put the model; default ``medseg_edu.device()``, the fastest this machine has (the
+        package's one rule for ``device=None``, :func:`medseg_edu._device.resolve`).
     version : int
         2 (default): the bundled weights, trained with domain randomisation on phantom v2.
         1: the first weights, trained on phantom v1 only (kept in ``<weights_dir>/v1`` to
@@ -230,7 +232,7 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
         raise _damaged(path, f"cannot be read as PyTorch weights ({type(err).__name__}): it is corrupt "
                              "or not a weights file") from None
     model.eval()
-    return model if device is None else model.to(device)
+    return model.to(resolve(device))
 
 
 def _datasets(recipe: Recipe):

@@ -61,7 +61,9 @@ def test_returns_fresh_copies(brain):
 
 def test_env_override(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDSEG_EDU_DATA", str(tmp_path))
-    assert mni_data_dir() == tmp_path
+    assert mni_data_dir().name == "mni" and mni_data_dir().parent != tmp_path  # no mni/ there: the bundled one
+    (tmp_path / "mni").mkdir()
+    assert mni_data_dir() == tmp_path / "mni"
     with pytest.raises(FileNotFoundError, match="MEDSEG_EDU_DATA"):
         mni_brain()
 

@@ -18,6 +18,7 @@ PACKAGE = "medseg_edu"
 LAYERS = {
     "_device": 0,
     "_checks": 0,
+    "_bundled": 0,
     "expect": 0,
     "io": 1, "metrics": 1, "volumetry": 1, "masks": 1, "recist": 1, "agreement": 1,
     "data": 2,

@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
+import medseg_edu
 from torch.utils.data import TensorDataset
 
 matplotlib.use("Agg")
@@ -129,7 +130,7 @@ def test_fit_epochs_budget_and_default_device():
                   progress=False, plot=False)
     assert len(history.steps) == 2 * (40 // 16) and history.stopped_by == "epochs"
     assert history.epochs == pytest.approx(2.0)
-    assert history.device == str(train_module._best_device(verbose=False))
+    assert history.device == str(medseg_edu.device(verbose=False))  # the one rule for device=None
 
 
 def test_fit_patch_cnn_on_scalar_targets():

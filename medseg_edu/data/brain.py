@@ -16,7 +16,6 @@ other volume in the package.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from .._bundled import data_dir
 from ..io import Volume, load_volume
 from ..volumetry import voxel_volume_ml
 from .noise import rician_noise, smooth_fields
@@ -50,15 +50,10 @@ TISSUE_T1 = {"csf": 36.0, "gm": 166.0, "wm": 220.0}
 def mni_data_dir() -> Path:
     """Folder holding the bundled MNI files.
 
-    ``$MEDSEG_EDU_DATA`` overrides the default: it may point at a data folder
-    that contains ``mni/`` or at the folder holding the ``.nii.gz`` files
-    themselves. Default: ``<repository>/data/mni``.
+    The bundled ``data/mni``, or ``$MEDSEG_EDU_DATA/mni`` when that folder exists
+    (:func:`medseg_edu._bundled.data_dir`).
     """
-    env = os.environ.get("MEDSEG_EDU_DATA")
-    if env:
-        base = Path(env).expanduser()
-        return base / "mni" if (base / "mni").is_dir() else base
-    return Path(__file__).resolve().parents[2] / "data" / "mni"
+    return data_dir("mni")
 
 
 @lru_cache(maxsize=4)
@@ -68,8 +63,8 @@ def _load_arrays(folder: str):
     if missing:
         raise FileNotFoundError(
             f"The bundled MNI brain files are missing from '{folder}': {', '.join(missing)}. "
-            "They ship in the repository's data/mni/ folder; clone the repository (or set "
-            "MEDSEG_EDU_DATA to a folder holding them), or rebuild them with "
+            "They ship with the package (the repository's data/mni/ folder); reinstall it, point "
+            "MEDSEG_EDU_DATA at a folder whose mni/ holds them, or rebuild them with "
             "`pip install nilearn && python tools/make_mni_data.py`."
         )
     vols = {key: load_volume(folder / name) for key, name in MNI_FILES.items()}

@@ -34,8 +34,10 @@ _SMOOTH_MM = (1.2, 1.2, 1.6)  # the expert contours are drawn on 3.6-4 mm slices
 
 
 def label_dir() -> Path:
-    """``<repository>/data/msd_labels``, the bundled expert label maps."""
-    return Path(__file__).resolve().parents[2] / "data" / "msd_labels"
+    """The folder of the MSD expert label maps: :func:`medseg_edu.data.msd_label_dir`."""
+    from .real import msd_label_dir
+
+    return msd_label_dir()
 
 
 @lru_cache(maxsize=None)

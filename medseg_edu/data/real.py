@@ -13,14 +13,15 @@ images (CC-BY-SA 4.0; anything derived from them stays CC-BY-SA 4.0).
 Provenance, licences and the citations are in ``data/README.md`` and the
 README files of the two folders; :func:`real_data_citation` returns the
 citations. ``$MEDSEG_EDU_DATA`` may point at a data folder holding ``real/``
-and ``msd_labels/``; otherwise the repository's ``data/`` folder is used.
+and ``msd_labels/``; otherwise the package's bundled copy (in a checkout: the
+repository's ``data/`` folder) is used (:mod:`medseg_edu._bundled`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from .._bundled import data_dir
 from ..io import Volume, load_volume
 
 __all__ = ["REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan"]
@@ -68,14 +69,6 @@ _CITATIONS = {
 }
 
 
-def _data_subdir(name: str) -> Path:
-    """``$MEDSEG_EDU_DATA/<name>`` if that folder exists, else ``<repository>/data/<name>``."""
-    env = os.environ.get("MEDSEG_EDU_DATA")
-    if env and (Path(env).expanduser() / name).is_dir():
-        return Path(env).expanduser() / name
-    return Path(__file__).resolve().parents[2] / "data" / name
-
-
 def _collection(name: str) -> str:
     return "PROSTATEx" if name.startswith("ProstateX") else "Prostate-3T"
 
@@ -88,8 +81,8 @@ def _check_name(name) -> str:
 
 def _missing(path: Path, what: str) -> FileNotFoundError:
     return FileNotFoundError(
-        f"The bundled {what} is missing: '{path}'. It ships in the repository's data/ folder; clone the "
-        "repository (or set MEDSEG_EDU_DATA to a data folder that holds it)."
+        f"The bundled {what} is missing: '{path}'. It ships with the package (the repository's data/ "
+        "folder); reinstall it, or set MEDSEG_EDU_DATA to a data folder that holds it."
     )
 
 
@@ -116,7 +109,7 @@ def real_scan(name: str) -> Volume:
     FileNotFoundError
         If the file is missing from the data folder.
     """
-    path = _data_subdir("real") / _FILES[_check_name(name)]
+    path = data_dir("real") / _FILES[_check_name(name)]
     if not path.exists():
         raise _missing(path, f"real scan {name}")
     return load_volume(path)
@@ -133,7 +126,7 @@ def real_dicom_folder() -> Path:
     FileNotFoundError
         If the folder is missing.
     """
-    folder = _data_subdir("real") / "dicom" / _DICOM_CASE
+    folder = data_dir("real") / "dicom" / _DICOM_CASE
     if not folder.is_dir():
         raise _missing(folder, "DICOM series folder")
     return folder
@@ -149,7 +142,7 @@ def msd_label_dir() -> Path:
     FileNotFoundError
         If the folder is missing.
     """
-    folder = _data_subdir("msd_labels")
+    folder = data_dir("msd_labels")
     if not folder.is_dir():
         raise _missing(folder, "MSD label folder")
     return folder

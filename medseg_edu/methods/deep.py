@@ -6,10 +6,10 @@ batch of slices on the network grid (``medseg_edu.data.to_grid``:
 the patch CNN's sliding window over such slices. For a 3D scan,
 :func:`probability_volume` normalises it, resamples every axial slice onto the
 grid, runs the network and resamples the gland probability back onto the
-scan's own grid, so the volume is measured at full resolution;
-:func:`segment_volume` thresholds that. :func:`segment_with` is what
-``medseg_edu.methods.<name>.segment`` does for the deep methods (patch_cnn,
-fcn, unet, dilated), with the bundled weights of :mod:`medseg_edu.weights`:
+scan's own grid, so the volume is measured at full resolution.
+:func:`segment_with` is what ``medseg_edu.methods.<name>.segment`` does for
+the deep methods (patch_cnn, fcn, unet, dilated; :func:`segmenter` makes
+those functions), with the bundled weights of :mod:`medseg_edu.weights`:
 it averages the prediction with that of the left-right mirrored scan
 (test-time augmentation) and checks the result with
 :func:`medseg_edu.methods.quality.quality_report`, warning when the mask is
@@ -24,15 +24,14 @@ import sys
 import numpy as np
 import torch
 
-from .. import weights
-from .._checks import as_volume, check_not_blank
-from .._device import device as pick_device
-from .._device import memory_format
+from .. import nets, weights
+from .._checks import as_scan
+from .._device import resolve
 from ..data import GRID, PIXEL_MM, from_grid, normalise, to_grid
 from ..masks import largest_component
 from . import quality as _quality
 
-__all__ = ["predict_proba", "patch_probabilities", "probability_volume", "segment_volume", "segment_with"]
+__all__ = ["predict_proba", "patch_probabilities", "probability_volume", "segment_with", "segmenter"]
 
 QUALITY_ACTIONS = ("warn", "ignore", "raise")
 _METHODS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -40,7 +39,7 @@ _METHODS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _on(model, device):
     """The device to run on (``device``, else ``medseg_edu.device()``), with the model moved there."""
-    dev = torch.device(device) if device is not None else pick_device(verbose=False)
+    dev = resolve(device)
     model.to(dev)
     model.eval()
     return dev
@@ -76,18 +75,7 @@ def predict_proba(model, images, *, batch_size=32, device=None) -> np.ndarray:
         raise ValueError(f"images must be (N, H, W) or (N, C, H, W); got shape {images.shape}")
     if len(images) == 0:
         raise ValueError("images is empty")
-    dev = _on(model, device)
-    layout = memory_format(dev)
-    model.to(memory_format=layout)
-    chunks = []
-    try:
-        for start in range(0, len(images), batch_size):
-            batch = torch.from_numpy(images[start:start + batch_size]).to(dev)
-            scores = model(batch.contiguous(memory_format=layout))
-            chunks.append(torch.softmax(scores, dim=1).float().cpu().numpy())
-    finally:
-        model.to(memory_format=torch.contiguous_format)
-    return np.concatenate(chunks).astype(np.float32, copy=False)
+    return nets.class_probabilities(model, images, batch_size=batch_size, device=device)
 
 
 @torch.no_grad()
@@ -112,11 +100,6 @@ def patch_probabilities(model, slices, *, batch_size=1024, device=None) -> np.nd
     return out
 
 
-def _refuse_blank(image) -> None:
-    """A clear error for an image with nothing in it, before any network runs."""
-    check_not_blank(image)
-
-
 def _grid_probabilities(model, slices, *, batch_size, device, per_pixel):
     if per_pixel:
         return patch_probabilities(model, slices, batch_size=batch_size, device=device)
@@ -124,14 +107,12 @@ def _grid_probabilities(model, slices, *, batch_size, device, per_pixel):
 
 
 def _probabilities(model, image, spacing, *, batch_size, device, per_pixel, tta):
-    """Validated input, then the gland probability on the scan grid and one per augmentation.
+    """The gland probability on the scan grid and one per augmentation, for a validated scan (``as_scan``).
 
     Returns ``(probability, per_augmentation)``: with ``tta`` the mean of the
     plain and the left-right mirrored prediction, and the two themselves;
     without, the plain prediction and an empty list.
     """
-    image, spacing = as_volume(image, spacing)
-    _refuse_blank(image)
     if isinstance(model, str):
         model = weights.load(model)
     slices = to_grid(normalise(image), spacing, size=GRID, pixel_mm=PIXEL_MM)
@@ -176,24 +157,10 @@ def probability_volume(model, image, spacing, *, batch_size=16, device=None, per
     np.ndarray, float32, the image's shape
         Gland probability; 0 outside the network's field of view (``GRID * PIXEL_MM`` mm).
     """
+    image, spacing = as_scan(image, spacing)
     probs, _ = _probabilities(model, image, spacing, batch_size=batch_size, device=device,
                               per_pixel=per_pixel, tta=tta)
     return probs
-
-
-def segment_volume(model, image, spacing, *, threshold=0.5, largest_component_only=True,
-                   batch_size=16, device=None, per_pixel=False):
-    """Whole-gland mask (bool, the image's shape) from a 2D network, slice by slice.
-
-    :func:`probability_volume` thresholded at ``threshold`` (0-1); with
-    ``largest_component_only`` only the largest 3D connected region is kept.
-    """
-    if not 0.0 < float(threshold) < 1.0:
-        raise ValueError(f"threshold is a gland probability strictly between 0 and 1, got {threshold}")
-    probs = probability_volume(model, image, spacing, batch_size=batch_size, device=device,
-                               per_pixel=per_pixel)
-    mask = probs >= threshold
-    return largest_component(mask) if largest_component_only else mask
 
 
 def _threshold(probs, threshold, keep_largest):
@@ -269,6 +236,7 @@ def segment_with(name, image, spacing, *, model=None, threshold=0.5, largest_com
         raise ValueError(f"quality must be one of {QUALITY_ACTIONS}, got {quality!r}")
     if not 0.0 < float(threshold) < 1.0:
         raise ValueError(f"threshold is a gland probability strictly between 0 and 1, got {threshold}")
+    image, spacing = as_scan(image, spacing)
     per_pixel = name == "patch_cnn"
     probs, augmented = _probabilities(name if model is None else model, image, spacing, batch_size=batch_size,
                                       device=device, per_pixel=per_pixel, tta=bool(tta) and not per_pixel)
@@ -283,3 +251,23 @@ def segment_with(name, image, spacing, *, model=None, threshold=0.5, largest_com
     if quality == "warn":
         _quality.warn_if_doubtful(report, method=name, stacklevel=_user_stacklevel())
     return (mask, report) if return_report else mask
+
+
+def segmenter(name, about):
+    """The ``segment`` function of deep method ``name``: :func:`segment_with` with ``name`` filled in.
+
+    ``about`` is what is special about the network (the start of the docstring); the
+    parameters are :func:`segment_with`'s, with the same defaults.
+    """
+
+    def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True, batch_size=16, device=None,
+                quality="warn", tta=True, return_report=False):
+        return segment_with(name, image, spacing, model=model, threshold=threshold,
+                            largest_component=largest_component, batch_size=batch_size, device=device,
+                            quality=quality, tta=tta, return_report=return_report)
+
+    segment.__module__, segment.__qualname__ = f"medseg_edu.methods.{name}", "segment"
+    segment.__doc__ = (about.strip() + "\n\n    The prediction is averaged with that of the mirrored scan (``tta``) "
+                       "and checked for\n    plausibility (``quality``: a warning names what looks wrong).\n"
+                       "    Parameters, defaults and result: :func:`medseg_edu.methods.deep.segment_with`.\n")
+    return segment

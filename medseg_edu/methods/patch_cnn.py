@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_scan
 from . import deep
 
 
@@ -43,7 +42,6 @@ def segment(image, spacing, *, model=None, threshold=0.5, largest_component=True
         (and the ``QualityReport`` with ``return_report=True``). No test-time augmentation:
         the sliding window is slow enough once.
     """
-    image, spacing = as_scan(image, spacing)
     return deep.segment_with("patch_cnn", image, spacing, model=model, threshold=threshold,
                              largest_component=largest_component, batch_size=batch_size, device=device,
                              quality=quality, return_report=return_report)
