@@ -3,7 +3,8 @@
 Educational software. NOT for clinical use.
 
 Layers (an import only points down):
-  0. _checks, _device, expect  input checks, device and step budget, machine-stable verdicts
+  0. _checks, _device, expect, input checks, device and step budget, machine-stable verdicts,
+     _bundled                  where every bundled file is (checkout and installed wheel alike)
   1. io, metrics, volumetry,   NIfTI/DICOM in/out, ``Volume``; pure numpy, spacing-aware measures
      recist, agreement, masks  (mL: volumetry; RECIST diameters: recist; Bland-Altman, ICC,
                                test-retest repeatability, coverage: agreement); mask clean-up

@@ -104,10 +104,14 @@ def files(name: str, folder=None) -> tuple[Path, Path]:
     return folder / f"{name}.pt", folder / f"{name}.json"
 
 
+#: How long ``make pretrained`` took for the bundled weights on 2 CPU cores (the sidecars' training seconds, 1442 s,
+#: plus 2.5 min to render the bank); the README quotes the same figure (tests/test_weights.py).
+RETRAIN_MINUTES = 27
+
+
 def _missing(name: str, path: Path) -> FileNotFoundError:
     return FileNotFoundError(f"no bundled weights for {name!r} at {path}: run `make pretrained` "
-                             "(re-trains them from the phantom train split, about 45 min on 2 CPU "
-                             "cores) or point MEDSEG_EDU_WEIGHTS at a folder that has them")
+                             f"(re-trains them, about {RETRAIN_MINUTES} min on 2 CPU cores) or point MEDSEG_EDU_WEIGHTS at a folder that has them")
 
 
 class WeightsFileError(ValueError):
@@ -121,7 +125,7 @@ class WeightsFileError(ValueError):
 #: The first line of a Git LFS pointer file (what a clone without ``git lfs`` holds instead of the file).
 _LFS_POINTER = b"version https://git-lfs"
 _FIXES = ("Get a good copy: `git lfs pull` in the repository if it keeps the weights in Git LFS, "
-          "`make pretrained` to re-train them (about 45 min on 2 CPU cores), or point MEDSEG_EDU_WEIGHTS "
+          f"`make pretrained` to re-train them (about {RETRAIN_MINUTES} min on 2 CPU cores), or point MEDSEG_EDU_WEIGHTS "
           "at a folder that holds intact <name>.pt and <name>.json files")
 
 

@@ -128,3 +128,11 @@ def test_training_writes_the_weights_and_the_sidecar_once(bundled, tmp_path, mon
     model = weights.load("fcn")
     assert isinstance(model, nets.FCN) and not model.training
     assert nets.count_parameters(model) == meta["parameters"]
+
+
+def test_the_retraining_time_is_stated_once_and_matches_the_sidecars_and_the_readme():
+    seconds = sum(weights.metadata(name)["seconds"] for name in weights.NAMES)
+    assert abs(seconds / 60 + 2.5 - weights.RETRAIN_MINUTES) < 1.5
+    assert f"about {weights.RETRAIN_MINUTES} min on 2 CPU cores" in (ROOT / "README.md").read_text()
+    with pytest.raises(FileNotFoundError, match=f"about {weights.RETRAIN_MINUTES} min"):
+        weights.metadata("unet", ROOT / "no-such-folder")

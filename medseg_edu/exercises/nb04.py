@@ -52,7 +52,7 @@ def _pixel_reads(pixel_reads):
 
 #: Library calls that would slide the window for the learner.
 SLIDING_WINDOW_SHORTCUTS = ("unfold", "Unfold", "patch_probabilities", "predict_proba", "probability_volume",
-                            "segment_with", "segment_volume")
+                            "segment_with", "class_probabilities")
 
 
 def _patch_model(patch_size, seed):
