@@ -209,3 +209,16 @@ def test_styles_and_a_chosen_shape():
         prostate_phantom_v2(4, **SMALL, style="cartoon")
     with pytest.raises(ValueError, match="held-out"):
         prostate_phantom_v2(4, **SMALL, shape_id="00", held_out=True)
+
+
+def test_randomise_batch_moves_a_block_of_label_maps_with_its_slices():
+    torch.manual_seed(1)
+    image = torch.zeros(3, 4, 96, 96)
+    image[:, :, 30:60, 40:70] = 1.0
+    labels = (image > 0.5).long()                      # one label map per slice of the block
+    out, target = synth.randomise_batch(image, labels)
+    assert target.shape == labels.shape and target.dtype == torch.long
+    for k in range(4):
+        inside = out[:, k][target[:, k] == 1].mean()
+        outside = out[:, k][target[:, k] == 0].mean()
+        assert abs(float(inside - outside)) > 0.3

@@ -6,8 +6,14 @@ methods, too simple for a network that must later meet a real scan. Version 2
 (:func:`prostate_phantom_v2`) keeps the known truth and adds what a real
 axial T2 scan shows around the gland:
 
-* the gland is one of the 32 real expert shapes (:mod:`.gland_shapes`),
+* the gland is one of the 92 real expert shapes (:mod:`.gland_shapes`),
   deformed, tilted, turned, placed off-centre and sized to the requested volume;
+* apex and base as real scans show them: the gland tapers into the urethral
+  sphincter below the apex (with the anal canal, a round dark "target",
+  right behind it) and into the bladder neck above the base, with no fat rim
+  or capsule there and its signal fading towards theirs;
+* partial volume: the scene is built on thin sub-slices and each 3-4.5 mm
+  slice of the image is their average (the truth is their majority);
 * fat crossed by thin dark septa; striated muscle (obturator internus along
   the side walls, levator ani slinging round the rectum, gluteus behind);
   femoral heads and acetabula with a dark cortex; the pubic symphysis in front;
@@ -41,7 +47,7 @@ TISSUES_V2 = {
     "urine": 8, "bladder_wall": 9, "rectal_wall": 10, "rectal_gas": 11, "rectal_content": 12,
     "seminal_vesicle": 13, "capsule": 14, "venous_plexus": 15, "urethra": 16, "stroma": 17,
     "lesion": 18, "nerve_bundle": 19, "coil": 20, "skin": 21, "vessel": 22, "nodule": 23,
-    "sphincter": 24, "bladder_neck": 25,
+    "sphincter": 24, "bladder_neck": 25, "anal_canal": 26,
 }
 #: The codes that belong to the gland (the label map's 1 and 2).
 GLAND_CODES = (1, 2, 16, 17, 18, 23)
@@ -66,6 +72,7 @@ _T2 = {
     "venous_plexus": (1.05, 0.15), "urethra": (0.70, 0.15), "stroma": (0.22, 0.04), "lesion": (0.35, 0.06),
     "nerve_bundle": (0.45, 0.15), "coil": (0.04, 0.02), "skin": (0.45, 0.10), "vessel": (0.15, 0.10),
     "nodule": (0.65, 0.25), "sphincter": (0.24, 0.05), "bladder_neck": (0.27, 0.05),
+    "anal_canal": (0.28, 0.06),
 }
 # Texture: (amplitude, correlation length in mm) of multiplicative variation inside each tissue.
 _TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "pz": (0.18, 1.5),
@@ -315,6 +322,14 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
         paint(content, rr < 1.0)
         if content == T["rectal_content"] and rng.random() < 0.5:  # a gas pocket
             paint(T["rectal_gas"], _ellipse(x, y, (rect_c[0] + rng.normal(0, 4), rect_c[1] + 2), (6, 4)) < 1)
+    # Below the apex the rectum narrows into the anal canal: a thick ring of dark sphincter muscle round a
+    # collapsed lumen - a round "target" right behind the apex that is not gland.
+    below = z < bottom - rng.uniform(0.0, 8.0)
+    canal_r = rng.uniform(11.0, 16.0)
+    canal = _ellipse(x, y, (rect_c[0], rect_c[1] + rng.uniform(0, 4)), (canal_r, canal_r * rng.uniform(0.85, 1.1)))
+    paint(T["fat"], (rr < 1.0 + 3.0 / min(rect_r)) & below)
+    paint(T["anal_canal"], (canal < 1.0) & below)
+    paint(T["rectal_content"], (canal < rng.uniform(0.2, 0.4)) & below)
 
     # Bladder above the base, seminal vesicles behind and above it.
     bl_r = np.array([rng.uniform(30, 55), rng.uniform(25, 40), rng.uniform(20, 35)])
@@ -356,18 +371,20 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
 
     # Bladder neck: a funnel of smooth muscle from the base up into the bladder, around the urethra.
     neck_r = rng.uniform(6.0, 11.0)
-    neck_top = bl_c[2] - bl_r[2] + 6.0  # into the bladder's wall
+    neck_top = top + rng.uniform(2.0, 6.0)  # a short funnel up into the bladder
     widening = 1.0 + 0.8 * np.clip((z - top) / max(neck_top - top, 1.0), 0.0, 1.0)
-    neck = (_ellipse(x, y, base_xy, (neck_r * widening, 0.8 * neck_r * widening)) < 1.0) \
-        & (z > top - rng.uniform(3.0, 8.0)) & (z < neck_top)
-    paint(T["bladder_neck"], neck & ~gland & (tissue != T["urine"]))
+    funnel = _ellipse(x, y, base_xy, (neck_r * widening, 0.8 * neck_r * widening))
+    neck = (funnel < 1.0) & (z > top - rng.uniform(3.0, 8.0)) & (z < neck_top)
+    # its wall pushes the urine back to a narrow channel: the bladder's outlet into the urethra
+    lumen = _ellipse(x, y, base_xy, (2.0 * widening, 2.0 * widening)) < 1.0
+    paint(T["bladder_neck"], neck & ~gland & ~((tissue == T["urine"]) & lumen))
     # Urethral sphincter: a dark muscular cylinder round the urethra below the apex, wrapping its tip.
     sph_r = rng.uniform(5.0, 8.0)
     drift = rng.uniform(0.0, 0.4) * np.clip(bottom - z, 0.0, None)  # the urethra bends forward below the apex
     sphincter = (_ellipse(x, y - drift, apex_xy, (sph_r * rng.uniform(1.0, 1.3), sph_r)) < 1.0) \
         & (z > bottom - rng.uniform(10.0, 18.0)) & (z < bottom + rng.uniform(2.0, 8.0))
     paint(T["sphincter"], sphincter & ~gland & ~np.isin(tissue, [T["rectal_wall"], T["coil"], T["rectal_gas"],
-                                                                   T["rectal_content"]]))
+                                                                   T["rectal_content"], T["anal_canal"]]))
 
     # The gland itself: zones, a nodular TZ, dark anterior stroma, urethra, sometimes a lesion.
     tissue[labels == 1] = T["pz"]
@@ -562,7 +579,7 @@ class _Structures(Mapping):
     """``{structure: bool mask}`` of a v2 tissue map, computed on demand."""
 
     GROUPS = {"fat": ("fat", "septum"), "muscle": ("muscle",), "bone": ("cortex", "marrow"),
-              "bladder": ("urine", "bladder_wall"), "rectum": ("rectal_wall", "rectal_gas", "rectal_content"),
+              "bladder": ("urine", "bladder_wall"), "rectum": ("rectal_wall", "rectal_gas", "rectal_content", "anal_canal"),
               "seminal_vesicles": ("seminal_vesicle",), "venous_plexus": ("venous_plexus",),
               "nerve_bundles": ("nerve_bundle", "vessel"), "capsule": ("capsule",), "urethra": ("urethra",),
               "lesion": ("lesion",), "coil": ("coil",)}

@@ -214,7 +214,8 @@ def randomise_batch(images, targets):
     Parameters
     ----------
     images : torch.Tensor, (N, C, H, W) float (C > 1: neighbouring slices, all moved alike)
-    targets : torch.Tensor, (N, H, W) long label maps (or (N,) for patch labels: geometry skipped)
+    targets : torch.Tensor, (N, H, W) long label maps, (N, D, H, W) for a block of D slices (all moved
+        alike), or (N,) for patch labels (geometry skipped)
 
     Returns
     -------
@@ -229,7 +230,7 @@ def randomise_batch(images, targets):
     def uniform(lo, hi, *shape):
         return lo + (hi - lo) * torch.rand(n, *shape, device=dev, dtype=dt)
 
-    if targets.ndim == 3:
+    if targets.ndim in (3, 4):
         angle = uniform(-15, 15) * np.pi / 180
         scale = torch.exp(uniform(np.log(0.85), np.log(1.2)))
         flip = torch.where(torch.rand(n, device=dev) < 0.5, -1.0, 1.0).to(dt)
@@ -243,8 +244,10 @@ def randomise_batch(images, targets):
         coarse = torch.randn(n, 2, 5, 5, device=dev, dtype=dt) * uniform(0, 0.04)[:, None, None, None]
         grid = grid + F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
         images = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        targets = F.grid_sample(targets[:, None].to(dt), grid, mode="nearest", padding_mode="zeros",
-                                align_corners=False)[:, 0].round().long()
+        labels = targets[:, None] if targets.ndim == 3 else targets
+        labels = F.grid_sample(labels.to(dt), grid, mode="nearest", padding_mode="zeros",
+                               align_corners=False).round().long()
+        targets = labels[:, 0] if targets.ndim == 3 else labels
     # intensities
     images = images.clamp(min=0) ** torch.exp(0.25 * torch.randn(n, 1, 1, 1, device=dev, dtype=dt))
     bias = F.interpolate(torch.randn(n, 1, 3, 3, device=dev, dtype=dt), size=(h, w), mode="bicubic",
