@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from medseg_edu import weights
+from medseg_edu import nets, weights
 from medseg_edu.data import GRID, prostate_phantom
 from medseg_edu.methods import deep, dilated, fcn, patch_cnn, unet
 
@@ -79,13 +79,14 @@ def test_a_model_argument_replaces_the_bundled_network(case):
 
 def test_predict_proba_on_bundled_networks():
     slices = np.random.default_rng(0).random((3, GRID, GRID), dtype=np.float32)
-    probs = deep.predict_proba(weights.load("unet"), slices, batch_size=2, device="cpu", slice_mm=3.6)
+    probs = deep.predict_proba(weights.load("unet"), slices, batch_size=2, device="cpu")
     assert probs.shape == (3, 2, GRID, GRID) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
-    # the bundled U-Net is 2.5D: single slices without their spacing are refused with a hint
+    # a 2.5D network: single slices without their spacing are refused with a hint
+    net25 = nets.UNet(width=4, depth=2, in_channels=3)
     with pytest.raises(ValueError, match="2.5D .*slice_mm"):
-        deep.predict_proba(weights.load("unet"), slices)
-    assert deep.predict_proba(weights.load("unet", version=2), slices).shape == (3, 2, GRID, GRID)
+        deep.predict_proba(net25, slices)
+    assert deep.predict_proba(net25, slices, slice_mm=3.6).shape == (3, 2, GRID, GRID)
     patch = weights.load("patch_cnn")
     size = patch.hparams["patch_size"]
     assert deep.predict_proba(patch, slices[:, :size, :size], device="cpu").shape == (3, 2)
@@ -101,7 +102,7 @@ def test_a_2_5d_network_sees_each_slice_with_its_neighbours():
     from medseg_edu.data import CONTEXT_STEP_MM, stack_slices
 
     slices = np.random.default_rng(1).random((6, GRID, GRID), dtype=np.float32)
-    net25, net2 = weights.load("unet"), weights.load("unet", version=2)
+    net25, net2 = nets.UNet(width=4, depth=2, in_channels=3), weights.load("unet")
     assert deep.in_channels(net25) == 3 and deep.in_channels(net2) == 1
     np.testing.assert_array_equal(deep.network_input(net25, slices, 3.0), stack_slices(slices, 3.0))
     assert deep.network_input(net2, slices).shape == (6, 1, GRID, GRID)
