@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from medseg_edu import weights
+from medseg_edu import nets, weights
 from medseg_edu.data import GRID, prostate_phantom
 from medseg_edu.methods import deep, dilated, fcn, patch_cnn, unet
 
@@ -82,6 +82,11 @@ def test_predict_proba_on_bundled_networks():
     probs = deep.predict_proba(weights.load("unet"), slices, batch_size=2, device="cpu")
     assert probs.shape == (3, 2, GRID, GRID) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    # a 2.5D network: single slices without their spacing are refused with a hint
+    net25 = nets.UNet(width=4, depth=2, in_channels=3)
+    with pytest.raises(ValueError, match="2.5D .*slice_mm"):
+        deep.predict_proba(net25, slices)
+    assert deep.predict_proba(net25, slices, slice_mm=3.6).shape == (3, 2, GRID, GRID)
     patch = weights.load("patch_cnn")
     size = patch.hparams["patch_size"]
     assert deep.predict_proba(patch, slices[:, :size, :size], device="cpu").shape == (3, 2)
@@ -91,3 +96,31 @@ def test_predict_proba_on_bundled_networks():
     alone = deep.predict_proba(patch, np.pad(slices[0, :40, :40], half)[None, 5:5 + size, 7:7 + size],
                                device="cpu")
     assert window[0, 5, 7] == pytest.approx(alone[0, 1], abs=1e-5)
+
+
+def test_a_2_5d_network_sees_each_slice_with_its_neighbours():
+    from medseg_edu.data import CONTEXT_STEP_MM, stack_slices
+
+    slices = np.random.default_rng(1).random((6, GRID, GRID), dtype=np.float32)
+    net25, net2 = nets.UNet(width=4, depth=2, in_channels=3), weights.load("unet")
+    assert deep.in_channels(net25) == 3 and deep.in_channels(net2) == 1
+    np.testing.assert_array_equal(deep.network_input(net25, slices, 3.0), stack_slices(slices, 3.0))
+    assert deep.network_input(net2, slices).shape == (6, 1, GRID, GRID)
+    # a scan's slice spacing decides which of its slices are the neighbours CONTEXT_STEP_MM away
+    near = deep.network_input(net25, slices, CONTEXT_STEP_MM)
+    np.testing.assert_array_equal(near[2, 0], slices[1])
+    np.testing.assert_array_equal(near[2, 2], slices[3])
+
+
+def test_end_recall_and_slices_found_on_built_masks():
+    from medseg_edu.methods import held_out
+
+    truth = np.zeros((20, 20, 20), bool)
+    truth[5:15, 5:15, 2:12] = True                       # 10 labelled slices: 2 at the apex, 2 at the base
+    assert held_out.end_recall(truth, truth) == (1.0, 1.0) and held_out.slices_found(truth, truth) == 1.0
+    missed = truth.copy()
+    missed[:, :, 10:12] = False                          # the two base slices missed ...
+    missed[5:10, :, 2] = False                           # ... and half of the first apex slice
+    assert held_out.end_recall(missed, truth) == (pytest.approx(0.75), 0.0)
+    assert held_out.slices_found(missed, truth) == pytest.approx(7 / 8)  # 8 inner slices, one (10) missed
+    assert np.isnan(held_out.slices_found(truth, np.zeros_like(truth)))

@@ -20,7 +20,7 @@ from medseg_edu.methods import deep, dilated, quality, unet
 from medseg_edu.methods.quality import Check, QualityReport, quality_report, warn_if_doubtful
 
 SPACING = (0.625, 0.625, 3.6)
-ALL_CHECKS = ["gland_found", "volume_ml", "pieces", "touches_edge", "compactness", "tta_agreement",
+ALL_CHECKS = ["gland_found", "volume_ml", "pieces", "touches_edge", "gland_ends", "compactness", "tta_agreement",
               "confidence", "image_looks_like_mr"]
 
 
@@ -111,13 +111,37 @@ def test_a_mask_at_the_edge_of_the_networks_field_of_view(wide):
     assert "network's 120 mm field of view (antero-posterior)" in report["touches_edge"].message
 
 
-def test_a_gland_cut_off_by_the_first_slice(case):
+def test_a_gland_cut_off_by_the_first_or_the_last_slice(case):
     cut = case.gland.copy()
     k = int(np.argmax(cut.sum(axis=(0, 1))))
     cut[:, :, :k] = cut[:, :, k:k + 1]          # the gland's widest slice continues to slice 0
     report = quality_report(case.image, case.spacing, cut)
-    assert "touches_edge" in _failed(report)
-    assert "first slice (gland cut off)" in report["touches_edge"].message
+    assert _failed(report) == ["gland_ends"]
+    assert "caudal (apex) end is on the scan's first slice" in report["gland_ends"].message
+    top = case.gland.copy()
+    top[:, :, k:] = top[:, :, k:k + 1]          # ... or up to the last slice
+    report = quality_report(case.image, case.spacing, top)
+    assert _failed(report) == ["gland_ends"] and report["gland_ends"].value == 1
+    assert "cranial (base) end is on the scan's last slice" in report["gland_ends"].message
+
+
+def test_a_mask_stopping_short_of_the_gland_end(case):
+    """The network still half sees gland one slice beyond where the threshold stopped the mask."""
+    present = np.flatnonzero(case.gland.any(axis=(0, 1)))
+    short = case.gland.copy()
+    short[:, :, present[-1]] = False             # the mask lost the gland's last (base) slice ...
+    probability = np.where(case.gland, 0.95, 0.02)
+    probability[:, :, present[-1]][case.gland[:, :, present[-1]]] = 0.4   # ... where p was 0.4
+    report = quality_report(case.image, case.spacing, short, probability=probability)
+    assert _failed(report) == ["gland_ends"]
+    message = report["gland_ends"].message
+    assert "gland probability >= 0.3 on" in message and "one slice above the mask's cranial (base) end" in message
+    # the same mask with the network sure there is nothing beyond it passes
+    sure = np.where(short, 0.95, 0.02)
+    assert quality_report(case.image, case.spacing, short, probability=sure).ok
+    # a slab (an excerpt of a few slices) has no ends to judge
+    slab = quality_report(case.image[:, :, 8:12], case.spacing, short[:, :, 8:12])
+    assert "gland_ends" not in slab
 
 
 def test_a_thin_ring_is_not_compact(case):
@@ -198,7 +222,7 @@ def test_report_table_and_single_warning(case):
     bad = quality_report(case.image, case.spacing, block, augmented_masks=[np.roll(block, 80, axis=1)])
     assert isinstance(bad, QualityReport) and isinstance(bad.checks[0], Check)
     lines = str(bad).splitlines()
-    assert lines[0] == "segmentation quality: 2 of 7 checks failed"
+    assert lines[0] == "segmentation quality: 2 of 8 checks failed"
     assert len(lines) == 1 + len(bad.checks)
     assert lines[2].startswith("volume_ml") and "506 mL" in lines[2] and "WARN" in lines[2]
     assert lines[1].split()[-1] == "ok"
@@ -308,3 +332,51 @@ def test_patch_cnn_path_skips_tta(case, monkeypatch):
 def test_docstring_example_runs():
     result = doctest.testmod(quality, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- plausibility without a label
+
+
+def _ellipsoid_mask(shape, spacing, centre_mm, radii_mm):
+    axes = [(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing)]
+    x, y, z = np.meshgrid(*axes, indexing="ij")
+    return ((x - centre_mm[0]) / radii_mm[0]) ** 2 + ((y - centre_mm[1]) / radii_mm[1]) ** 2 \
+        + ((z - centre_mm[2]) / radii_mm[2]) ** 2 <= 1
+
+
+def test_a_gland_like_ellipsoid_is_plausible():
+    spacing = (0.5, 0.5, 3.0)
+    gland = _ellipsoid_mask((300, 300, 24), spacing, (2, 0, 0), (22, 17, 21))   # 50 x 34 x 42 mm, 33 mL
+    p = quality.plausibility(gland, spacing)
+    assert p["pieces"] == 1 and p["outside_percent"] == 0
+    assert p["volume_ml"] == pytest.approx(4 / 3 * np.pi * 22 * 17 * 21 / 1000, rel=0.03)
+    assert p["solidity_2d"] > 0.95 and 0.75 < p["solidity_3d"] < 1
+    assert p["extent_mm"] == 42 and p["expert_extent_mm"][0] < 42 < p["expert_extent_mm"][1]
+    assert p["midline_mm"] == pytest.approx(2, abs=0.3) and p["plausible"]
+
+
+def test_implausible_masks_are_told_apart():
+    spacing = (0.5, 0.5, 3.0)
+    gland = _ellipsoid_mask((300, 300, 24), spacing, (0, 0, 0), (22, 17, 21))
+    raw = gland | _ellipsoid_mask(gland.shape, spacing, (55, 40, 0), (8, 8, 8))   # a second piece
+    p = quality.plausibility(gland, spacing, raw_mask=raw)
+    assert p["pieces"] == 2 and p["outside_percent"] > 5 and not p["plausible"]
+    off = _ellipsoid_mask(gland.shape, spacing, (25, 0, 0), (22, 17, 21))           # 25 mm off the midline
+    assert quality.plausibility(off, spacing)["midline_mm"] == pytest.approx(25, abs=0.3)
+    assert not quality.plausibility(off, spacing)["plausible"]
+    stripes = (np.arange(gland.shape[0]) // 6 % 2 == 0)[:, None, None]                # 3 mm teeth ...
+    ragged = (gland & stripes) | _ellipsoid_mask(gland.shape, spacing, (0, 0, 0), (5, 5, 21))  # ... on a spine
+    p = quality.plausibility(ragged, spacing)
+    assert p["solidity_2d"] < 0.75 and not p["plausible"]
+    short = gland & (np.abs(np.arange(24) - 11.5) < 4)[None, None, :]                # 24 mm of a 42 mm gland
+    p = quality.plausibility(short, spacing)
+    assert p["extent_mm"] == 24 and p["extent_mm"] < p["expert_extent_mm"][0] and not p["plausible"]
+    empty = quality.plausibility(np.zeros_like(gland), spacing)
+    assert empty["volume_ml"] == 0 and not empty["plausible"]
+
+
+def test_expert_extents_come_from_the_real_glands():
+    every = quality.expert_extents()
+    assert len(every) == 90 and 26 <= every.min() and every.max() <= 73
+    small, large = quality.expert_extents(20.0), quality.expert_extents(120.0)
+    assert len(small) == len(large) == quality.SIMILAR_GLANDS and np.median(small) < np.median(large)

@@ -113,9 +113,9 @@ def test_training_writes_the_weights_and_the_sidecar_once(bundled, tmp_path, mon
 
     from medseg_edu.data import synth
 
-    # a two-scene bank stands in for the recipe's 64 scenes (built in seconds, cached by its size)
-    monkeypatch.setattr(synth, "BANKS", {k: (first, 2, n_random, shapes)
-                                         for k, (first, _, n_random, shapes) in synth.BANKS.items()})
+    # a two-scene bank stands in for the recipe's bank (built in seconds, cached by its size)
+    monkeypatch.setattr(synth, "BANKS", {k: (first, 2, n_random, *rest)
+                                         for k, (first, _, n_random, *rest) in synth.BANKS.items()})
     monkeypatch.setattr(Path, "write_text", spy)
     meta = weights.train("fcn", steps=2, out=out)
     assert written == [out / "fcn.json"]

@@ -8,7 +8,7 @@ from .brain import Brain, brain_scan, mni_brain, simulate_atrophy
 from .cache import cache_dir, cached_arrays
 from .case import Case
 from .phantom import MSD_SPACINGS, msd_like_spacing, msd_like_volume_ml, prostate_phantom
-from .prep import GRID, PIXEL_MM, from_grid, normalise, to_grid
+from .prep import CONTEXT_STEP_MM, GRID, PIXEL_MM, from_grid, normalise, stack_slices, to_grid
 from .deform import random_displacement, warp
 from .msd import (MSD_PROSTATE_MD5, MSD_PROSTATE_URL, DatasetUnavailableError, fetch_msd_prostate,
                   load_msd_label, load_msd_prostate)
@@ -25,7 +25,7 @@ _LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid", "CaseSl
 __all__ = ["Brain", "DatasetUnavailableError", "MSD_PROSTATE_MD5", "MSD_PROSTATE_URL",
            "brain_scan", "fetch_msd_prostate", "load_msd_label", "load_msd_prostate", "mni_brain",
            "random_displacement", "simulate_atrophy", "warp", "Case", "GRID", "MSD_SPACINGS", "PIXEL_MM", "PhantomSplit", "TISSUES", "cache_dir",
-           "cached_arrays",
+           "cached_arrays", "CONTEXT_STEP_MM", "stack_slices",
            "from_grid", "msd_like_spacing", "msd_like_volume_ml", "normalise", "prostate_phantom",
            "prostate_split", "render_mr", "to_grid", *sorted(_LAZY),
            "REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan",

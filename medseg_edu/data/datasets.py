@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .cache import cached_arrays
-from .prep import GRID, PIXEL_MM, normalise, to_grid
+from .prep import GRID, PIXEL_MM, normalise, stack_slices, to_grid
 from .split import PHANTOM_VERSION, prostate_split
 
 
@@ -75,23 +75,26 @@ class SliceDataset(Dataset):
 
 
 def _slice_tensors(data, only_gland):
-    """``(images[n, 1, H, W] float32, masks[n, H, W] int64, case_index[n])`` tensors of stacked slices."""
+    """``(images[n, C, H, W] float32, masks[n, H, W] int64, case_index[n])`` tensors of stacked slices
+    (``images`` of shape (n, H, W) get the channel axis, C = 1)."""
     keep = np.ones(len(data["masks"]), bool)
     if only_gland:
         keep = data["masks"].any(axis=(1, 2))
-    images = torch.from_numpy(np.ascontiguousarray(data["images"][keep], dtype=np.float32)).unsqueeze(1)
+    images = torch.from_numpy(np.ascontiguousarray(data["images"][keep], dtype=np.float32))
+    images = images.unsqueeze(1) if images.ndim == 3 else images
     masks = torch.from_numpy(data["masks"][keep].astype(np.int64))
     return images, masks, data["case_index"][keep]
 
 
 class CaseSlices(SliceDataset):
-    """The axial slices of the cases you give, on the network grid: ``(image[1, H, W], mask[H, W])``.
+    """The axial slices of the cases you give, on the network grid: ``(image[C, H, W], mask[H, W])``.
 
-    Items are exactly those of :class:`SliceDataset` (float32 normalised image
-    with one channel, int64 whole-gland mask), made by :func:`case_to_grid`
-    from any list of :class:`~medseg_edu.data.Case` objects - phantoms, or the
-    real MSD cases of :func:`~medseg_edu.data.load_msd_prostate` - so a
-    network can be fine-tuned on them::
+    Items are those of :class:`SliceDataset` (float32 normalised image, int64
+    whole-gland mask), made by :func:`case_to_grid` from any list of
+    :class:`~medseg_edu.data.Case` objects - phantoms, or the real MSD cases of
+    :func:`~medseg_edu.data.load_msd_prostate` - so a network can be fine-tuned
+    on them. A 2.5D network (each slice with one neighbour below and above as
+    input channels) takes ``context=1``; the bundled networks are 2D::
 
         cases = load_msd_prostate(fetch_msd_prostate(), "train", cases=range(8))
         model = weights.load("unet")
@@ -109,18 +112,21 @@ class CaseSlices(SliceDataset):
         Keep only the slices that contain gland.
     size, pixel_mm : int, float
         The grid (default ``GRID`` pixels of ``PIXEL_MM`` mm, the bundled networks' grid).
+    context : int
+        Neighbouring slices on each side as extra channels (:func:`~medseg_edu.data.prep.stack_slices`,
+        ``CONTEXT_STEP_MM`` apart, from each case's own slice spacing); 0: one slice, ``C = 1``.
 
     Attributes
     ----------
     images, masks : torch.Tensor
-        ``(n, 1, size, size)`` float32 and ``(n, size, size)`` int64.
+        ``(n, 2 * context + 1, size, size)`` float32 and ``(n, size, size)`` int64.
     case_index : numpy.ndarray of int
         For each slice, the position of its case in ``cases``.
     names : list of str
         The cases' names, in the order given.
     """
 
-    def __init__(self, cases, *, only_gland=False, size=GRID, pixel_mm=PIXEL_MM):
+    def __init__(self, cases, *, only_gland=False, size=GRID, pixel_mm=PIXEL_MM, context=0):
         cases = list(cases)
         if not cases:
             raise ValueError("CaseSlices needs at least one case; got an empty list")
@@ -132,7 +138,7 @@ class CaseSlices(SliceDataset):
                     f"{name!r} has no labels (an MSD test-split case?): its all-zero label map is not a "
                     f"truth to train on; use cases from load_msd_prostate(root, 'train')")
             im, mk = case_to_grid(case, size=size, pixel_mm=pixel_mm)
-            images.append(im)
+            images.append(stack_slices(im, case.spacing[2], context=context) if context else im)
             masks.append(mk)
             index.append(np.full(len(im), i))
         data = {"images": np.concatenate(images), "masks": np.concatenate(masks),

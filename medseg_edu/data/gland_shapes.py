@@ -1,16 +1,21 @@
-"""Real prostate shapes: the 32 expert MSD Task05 label maps, re-posed and resized.
+"""Real prostate shapes: 92 expert label maps (MSD Task05 and NCI-ISBI 2013), re-posed and resized.
 
 Phantom v2 (:mod:`medseg_edu.data.pelvis`) does not invent a gland: it takes
-one of the real expert label maps bundled in ``data/msd_labels/`` (PZ and TZ,
-CC-BY-SA 4.0, see data/README.md), deforms it smoothly, tilts and turns it
-like a real patient's gland, rescales it to the requested volume and samples
-it on the scan's voxel grid. The real shapes bring what formulas miss: lobes,
-asymmetry, the tapering apex, the flattened posterior surface, a TZ that
-grows with the gland.
+one of the real expert label maps bundled in ``data/`` - the 32 MSD Task05
+maps in ``msd_labels/`` (3 T, CC-BY-SA 4.0) and the 60 NCI-ISBI 2013 maps in
+``isbi_labels/`` (30 at 3 T, 30 at 1.5 T with an endorectal coil, which
+flattens the gland; CC BY 3.0; see data/README.md) - deforms it smoothly,
+tilts and turns it like a real patient's gland, rescales it to the requested
+volume and samples it on the scan's voxel grid. The real shapes bring what
+formulas miss: lobes, asymmetry, the tapering apex, the flattened posterior
+surface, a TZ that grows with the gland.
 
-Shapes are split once and for all: :data:`TRAIN_SHAPES` are the ones the
-bundled networks learn from, :data:`HELD_OUT_SHAPES` are never trained on and
-give the validation and test phantoms.
+Every map is read the same way (:func:`label_map`): canonical RAS axes,
+values 0 background, 1 peripheral zone, 2 central gland, stray specks beside
+the gland dropped. Shapes are split once and for all: :data:`TRAIN_SHAPES`
+are the ones the bundled networks learn from, :data:`HELD_OUT_SHAPES` are
+never trained on and give the validation and test phantoms, and the two maps
+of :data:`EXCLUDED_SHAPES` are used for nothing (the reason is recorded).
 """
 
 from __future__ import annotations
@@ -21,16 +26,45 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-#: Case ids of the 32 bundled label maps (MSD Task05 training cases).
-SHAPE_IDS = ("00", "01", "02", "04", "06", "07", "10", "13", "14", "16", "17", "18", "20", "21", "24",
-             "25", "28", "29", "31", "32", "34", "35", "37", "38", "39", "40", "41", "42", "43", "44",
-             "46", "47")
-#: Shapes never shown to a network: validation and test phantoms are drawn from them.
-HELD_OUT_SHAPES = ("01", "10", "20", "29", "38", "44")
-#: Shapes the bundled networks are trained on.
-TRAIN_SHAPES = tuple(s for s in SHAPE_IDS if s not in HELD_OUT_SHAPES)
+from .._bundled import data_dir
+from .. import volumetry
 
-_SMOOTH_MM = (1.2, 1.2, 1.6)  # the expert contours are drawn on 3.6-4 mm slices: round off the steps
+#: The 32 MSD Task05 training cases (``data/msd_labels/prostate_NN.nii.gz``).
+MSD_SHAPES = ("00", "01", "02", "04", "06", "07", "10", "13", "14", "16", "17", "18", "20", "21", "24",
+              "25", "28", "29", "31", "32", "34", "35", "37", "38", "39", "40", "41", "42", "43", "44",
+              "46", "47")
+#: The 30 NCI-ISBI 2013 cases at 3 T without an endorectal coil (``data/isbi_labels/``).
+ISBI_3T_SHAPES = tuple(f"Prostate3T-01-{i:04d}" for i in range(1, 31))
+#: The 30 NCI-ISBI 2013 cases at 1.5 T with an endorectal coil (the gland is flattened by it).
+ISBI_DX_SHAPES = tuple(f"ProstateDx-01-{i:04d}" for i in (
+    1, 5, 6, 11, 13, 14, 19, 21, 23, 28, 35, 38, 42, 43, 44, 52, 54, 55, 56, 58, 59, 60, 63, 71, 73, 74, 75, 76,
+    80, 82))
+#: Every shape id, 92 in all: MSD ids are the case numbers ("00"), ISBI ids the TCIA case names.
+SHAPE_IDS = MSD_SHAPES + ISBI_3T_SHAPES + ISBI_DX_SHAPES
+#: Maps not used at all, with the reason.
+EXCLUDED_SHAPES = {
+    "Prostate3T-01-0017": "313 mL, twice the largest other ISBI gland and implausible for this cohort: "
+                          "probably mislabelled",
+    "ProstateDx-01-0055": "TCIA reported a size mismatch between this label map and its DICOM series, so "
+                          "its voxel spacing (hence its shape) is not trustworthy",
+}
+#: Shapes never shown to a network: validation and test phantoms are drawn from them. The six MSD
+#: shapes held out since phantom v2, five 3 T and five 1.5 T endorectal-coil ISBI shapes spread over
+#: the volume range (3 T: 17-112 mL; 1.5 T: 19-97 mL).
+HELD_OUT_SHAPES = ("01", "10", "20", "29", "38", "44",
+                   "Prostate3T-01-0003", "Prostate3T-01-0007", "Prostate3T-01-0013", "Prostate3T-01-0020",
+                   "Prostate3T-01-0026",
+                   "ProstateDx-01-0005", "ProstateDx-01-0014", "ProstateDx-01-0043", "ProstateDx-01-0063",
+                   "ProstateDx-01-0075")
+#: Shapes the bundled networks are trained on (ProstateDx-01-0019 among them: after its four 1-2 voxel
+#: specks are dropped it is one piece, a coil-flattened gland with a blunt apex - kept out of the
+#: held-out set, so its odd apex does not enter the apex measurements).
+TRAIN_SHAPES = tuple(s for s in SHAPE_IDS if s not in HELD_OUT_SHAPES and s not in EXCLUDED_SHAPES)
+
+#: Pieces of a label map smaller than this share of the whole gland are stray specks and are dropped.
+SPECK_SHARE = 0.01
+_MARGIN = 4  # voxels of background kept around the gland
+_SMOOTH_MM = (1.2, 1.2, 1.6)  # the expert contours are drawn on 3-4 mm slices: round off the steps
 
 
 def label_dir() -> Path:
@@ -40,22 +74,96 @@ def label_dir() -> Path:
     return msd_label_dir()
 
 
+def isbi_label_dir() -> Path:
+    """The folder of the bundled NCI-ISBI 2013 expert label maps (``data/isbi_labels``, or its
+    ``$MEDSEG_EDU_DATA`` override: :func:`medseg_edu._bundled.data_dir`)."""
+    return data_dir("isbi_labels")
+
+
+def source(shape_id: str) -> str:
+    """Where a shape comes from: ``"MSD 3T"``, ``"ISBI 3T"`` or ``"ISBI 1.5T coil"``."""
+    if shape_id in MSD_SHAPES:
+        return "MSD 3T"
+    if shape_id in ISBI_3T_SHAPES:
+        return "ISBI 3T"
+    if shape_id in ISBI_DX_SHAPES:
+        return "ISBI 1.5T coil"
+    raise ValueError(f"unknown gland shape {shape_id!r}; the ids are in gland_shapes.SHAPE_IDS "
+                     f"(e.g. '00', 'Prostate3T-01-0001', 'ProstateDx-01-0001')")
+
+
+def _path(shape_id: str) -> Path:
+    if source(shape_id) == "MSD 3T":
+        return label_dir() / f"prostate_{shape_id}.nii.gz"
+    folder = isbi_label_dir()
+    plain = folder / f"{shape_id}.nrrd"
+    corrected = folder / f"{shape_id}_correctedLabels.nrrd"  # TCIA's corrected map of case 0006
+    return corrected if corrected.is_file() else plain
+
+
+def _drop_specks(labels: np.ndarray) -> np.ndarray:
+    """``labels`` with every piece (26-connected) smaller than :data:`SPECK_SHARE` of the gland set to 0."""
+    pieces, n = ndimage.label(labels > 0, structure=np.ones((3, 3, 3), bool))
+    if n <= 1:
+        return labels
+    sizes = np.bincount(pieces.ravel())[1:]
+    small = np.flatnonzero(sizes < SPECK_SHARE * sizes.sum()) + 1
+    return np.where(np.isin(pieces, small), 0, labels).astype(np.uint8)
+
+
+@lru_cache(maxsize=None)
+def label_map(shape_id: str):
+    """One expert label map as released, read the same way for every source.
+
+    Parameters
+    ----------
+    shape_id : str
+        One of :data:`SHAPE_IDS`.
+
+    Returns
+    -------
+    labels : numpy.ndarray, uint8, (x, y, z)
+        Canonical RAS axes (towards the patient's right, anterior, superior: what
+        ``nibabel.as_closest_canonical`` gives), 0 background, 1 peripheral zone, 2 central gland (MSD: transition zone;
+        ISBI: transition + central zone); pieces smaller than :data:`SPECK_SHARE` of the
+        gland dropped; cropped to the gland's bounding box with a margin of 4 voxels.
+        Read-only (cached).
+    spacing : tuple of 3 float
+        Voxel size in mm.
+    """
+    path = _path(shape_id)
+    if not path.is_file():
+        raise FileNotFoundError(f"expert label map {path} is missing; it ships in the repository's "
+                                f"data/{path.parent.name}/ folder (clone the repository to get it)")
+    if path.suffix == ".nrrd":
+        import SimpleITK as sitk
+
+        image = sitk.DICOMOrient(sitk.ReadImage(str(path)), "LPS")  # index axes along L, P, S
+        labels = sitk.GetArrayFromImage(image).transpose(2, 1, 0)[::-1, ::-1, :]  # (z,y,x) LPS -> (x,y,z) RAS
+        spacing = tuple(float(s) for s in image.GetSpacing())
+    else:
+        import nibabel as nib
+
+        image = nib.as_closest_canonical(nib.load(str(path)))
+        labels = np.asarray(image.dataobj)
+        spacing = tuple(float(z) for z in image.header.get_zooms()[:3])
+    hits = [np.flatnonzero(np.asarray(labels).any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
+    box = tuple(slice(max(h[0] - _MARGIN, 0), h[-1] + _MARGIN + 1) for h in hits)
+    labels = _drop_specks(np.ascontiguousarray(labels[box]).astype(np.uint8))
+    labels.setflags(write=False)
+    return labels, spacing
+
+
+def craniocaudal_extent_mm(shape_id: str) -> float:
+    """Cranio-caudal extent (mm) of an expert gland: labelled slices times the slice spacing."""
+    labels, spacing = label_map(shape_id)
+    return float(np.count_nonzero((labels > 0).any(axis=(0, 1))) * spacing[2])
+
+
 @lru_cache(maxsize=None)
 def _shape(shape_id: str):
     """(zone probabilities (2, x, y, z) float32, spacing, centre in voxels) of one label map."""
-    import nibabel as nib
-
-    path = label_dir() / f"prostate_{shape_id}.nii.gz"
-    if not path.is_file():
-        raise FileNotFoundError(f"expert label map {path} is missing; it ships in the repository's "
-                                "data/msd_labels/ folder (clone the repository to get it)")
-    img = nib.as_closest_canonical(nib.load(str(path)))
-    labels = np.asarray(img.dataobj).astype(np.uint8)
-    spacing = tuple(float(z) for z in img.header.get_zooms()[:3])
-    hits = np.argwhere(labels > 0)
-    lo = np.maximum(hits.min(0) - 4, 0)
-    hi = np.minimum(hits.max(0) + 5, labels.shape)
-    labels = labels[tuple(slice(a, b) for a, b in zip(lo, hi))]
+    labels, spacing = label_map(shape_id)
     sigma = [s / d for s, d in zip(_SMOOTH_MM, spacing)]
     zones = np.stack([ndimage.gaussian_filter((labels == k).astype(np.float32), sigma, mode="constant")
                       for k in (1, 2)])
@@ -66,7 +174,7 @@ def _shape(shape_id: str):
 def shape_volume_ml(shape_id: str) -> float:
     """Whole-gland volume (mL) of an expert label map on its own voxel grid."""
     zones, spacing, _ = _shape(shape_id)
-    return float(((zones[0] + zones[1]) >= 0.5).sum() * np.prod(spacing) / 1000.0)
+    return volumetry.volume_ml((zones[0] + zones[1]) >= 0.5, spacing)
 
 
 def rotation(tilt_deg: float, turn_deg: float, roll_deg: float = 0.0) -> np.ndarray:
@@ -85,7 +193,7 @@ def place_gland(shape_id, grid_axes, centre_mm, volume_ml=None, *, rotate=np.eye
     Parameters
     ----------
     shape_id : str
-        One of :data:`SHAPE_IDS` (an MSD Task05 case id).
+        One of :data:`SHAPE_IDS` (an MSD Task05 case id or an NCI-ISBI case name).
     grid_axes : tuple of 3 numpy arrays
         Voxel-centre coordinates (mm) of the target grid along x, y, z.
     centre_mm : sequence of 3 float
@@ -133,13 +241,13 @@ def place_gland(shape_id, grid_axes, centre_mm, volume_ml=None, *, rotate=np.eye
         return out
     flip = np.diag([-1.0 if mirror else 1.0, 1.0, 1.0])
     local = flip @ np.asarray(rotate).T @ points  # gland frame, mm
-    voxel_volume = float(np.prod([a[1] - a[0] if len(a) > 1 else 1.0 for a in grid_axes]))
+    grid_spacing = [a[1] - a[0] if len(a) > 1 else 1.0 for a in grid_axes]
     labels = None
     for _ in range(8):
         src = (local / (scale * np.asarray(stretch)[:, None])) / np.array(spacing)[:, None] + centre[:, None]
         pz, tz = (ndimage.map_coordinates(z, src, order=1, mode="constant", cval=0.0) for z in zones)
         gland = (pz + tz) >= 0.5
-        measured = gland.sum() * voxel_volume / 1000.0
+        measured = volumetry.voxels_to_ml(gland.sum(), grid_spacing)
         labels = np.where(gland, np.where(tz > pz, 2, 1), 0).astype(np.uint8)
         if measured > 0 and abs(measured / target - 1.0) <= tolerance:
             break

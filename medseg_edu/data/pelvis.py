@@ -6,8 +6,14 @@ methods, too simple for a network that must later meet a real scan. Version 2
 (:func:`prostate_phantom_v2`) keeps the known truth and adds what a real
 axial T2 scan shows around the gland:
 
-* the gland is one of the 32 real expert shapes (:mod:`.gland_shapes`),
+* the gland is one of the 92 real expert shapes (:mod:`.gland_shapes`),
   deformed, tilted, turned, placed off-centre and sized to the requested volume;
+* apex and base as real scans show them: the gland tapers into the urethral
+  sphincter below the apex (with the anal canal, a round dark "target",
+  right behind it) and into the bladder neck above the base, with no fat rim
+  or capsule there and its signal fading towards theirs;
+* partial volume: the scene is built on thin sub-slices and each 3-4.5 mm
+  slice of the image is their average (the truth is their majority);
 * fat crossed by thin dark septa; striated muscle (obturator internus along
   the side walls, levator ani slinging round the rectum, gluteus behind);
   femoral heads and acetabula with a dark cortex; the pubic symphysis in front;
@@ -31,8 +37,9 @@ import numpy as np
 from scipy import ndimage
 
 from .._checks import as_spacing
+from .. import volumetry
 from .case import Case
-from .gland_shapes import HELD_OUT_SHAPES, SHAPE_IDS, place_gland, rotation
+from .gland_shapes import EXCLUDED_SHAPES, HELD_OUT_SHAPES, SHAPE_IDS, place_gland, rotation, source
 from .noise import rician_noise
 
 #: Tissue codes of phantom v2. 1 and 2 are the zones, so ``tissue`` restricted to them is the label map.
@@ -41,7 +48,21 @@ TISSUES_V2 = {
     "urine": 8, "bladder_wall": 9, "rectal_wall": 10, "rectal_gas": 11, "rectal_content": 12,
     "seminal_vesicle": 13, "capsule": 14, "venous_plexus": 15, "urethra": 16, "stroma": 17,
     "lesion": 18, "nerve_bundle": 19, "coil": 20, "skin": 21, "vessel": 22, "nodule": 23,
+    "sphincter": 24, "bladder_neck": 25, "anal_canal": 26,
 }
+#: The codes that belong to the gland (the label map's 1 and 2).
+GLAND_CODES = (1, 2, 16, 17, 18, 23)
+
+#: Thickness (mm) of the thin sub-slices a thick slice is rendered from (partial volume).
+SUBSLICE_MM = 1.25
+#: Share of the gland's length at each end (apex, base) where it tapers into its neighbours.
+END_SHARE = 0.2
+
+#: Named T2 renderings (keyword arguments of :func:`render_t2`): ``"t2"`` is the look the networks
+#: train on; ``"noisy"`` (more noise, a stronger coil bias) and ``"low_contrast"`` (tissues closer to
+#: each other, gland ends faded more) are styles no network was trained on, for held-out tests.
+STYLES = {"t2": {}, "noisy": {"noise": 0.075, "bias": 0.45},
+          "low_contrast": {"contrast": 0.6, "noise": 0.05, "fade": 0.9}}
 
 # Typical T2 signal relative to fat (= 1), from looking at real 3 T scans, and its case-to-case spread.
 _T2 = {
@@ -51,7 +72,8 @@ _T2 = {
     "rectal_content": (0.55, 0.20), "seminal_vesicle": (1.05, 0.15), "capsule": (0.22, 0.05),
     "venous_plexus": (1.05, 0.15), "urethra": (0.70, 0.15), "stroma": (0.22, 0.04), "lesion": (0.35, 0.06),
     "nerve_bundle": (0.45, 0.15), "coil": (0.04, 0.02), "skin": (0.45, 0.10), "vessel": (0.15, 0.10),
-    "nodule": (0.65, 0.25),
+    "nodule": (0.65, 0.25), "sphincter": (0.24, 0.05), "bladder_neck": (0.27, 0.05),
+    "anal_canal": (0.28, 0.06),
 }
 # Texture: (amplitude, correlation length in mm) of multiplicative variation inside each tissue.
 _TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "pz": (0.18, 1.5),
@@ -68,6 +90,14 @@ def _ellipse(x, y, centre, radii):
 def _ellipsoid(x, y, z, centre, radii):
     return np.sqrt(((x - centre[0]) / radii[0]) ** 2 + ((y - centre[1]) / radii[1]) ** 2
                    + ((z - centre[2]) / radii[2]) ** 2)
+
+
+def _blob(axes, centre, radii, reach=1.0):
+    """``(box, r)``: the box of grid voxels around an ellipsoid (``reach`` times its radii) and the normalised
+    ellipsoidal radius in it - small structures are drawn in their box, not over the whole grid."""
+    box = tuple(slice(*np.searchsorted(a, [c - reach * r, c + reach * r])) for a, c, r in zip(axes, centre, radii))
+    x, y, z = (a[b] for a, b in zip(axes, box))
+    return box, _ellipsoid(x[:, None, None], y[None, :, None], z[None, None, :], centre, radii)
 
 
 def texture_field(shape, spacing, scale_mm, rng):
@@ -92,6 +122,17 @@ def _lines(shape, spacing, rng, scale_mm, width_mm):
     return np.abs(field) < 0.5 * width_mm * np.maximum(grad, 1e-3)
 
 
+def _distance_near(where, gland, spacing, margin_mm=12.0):
+    """Euclidean distance (mm) of each ``where`` voxel to the nearest other voxel, computed only in the box
+    around ``gland`` plus ``margin_mm`` (every use here looks less than 8 mm from the gland); ``inf`` outside."""
+    hits = [np.flatnonzero(gland.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
+    box = tuple(slice(max(h[0] - int(np.ceil(margin_mm / s)), 0), h[-1] + int(np.ceil(margin_mm / s)) + 1)
+                for h, s in zip(hits, spacing))
+    out = np.full(gland.shape, np.inf, np.float32)
+    out[box] = ndimage.distance_transform_edt(where[box], sampling=spacing)
+    return out
+
+
 def _default_grid(rng, spacing, shape):
     if spacing is None:
         inplane = rng.choice([0.5, 0.55, 0.6, 0.625, 0.7, 0.75])
@@ -109,7 +150,29 @@ def _default_grid(rng, spacing, shape):
     return spacing, shape
 
 
-def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None, coil=None):
+def subslices_for(slice_mm: float) -> int:
+    """How many thin sub-slices (about 1-1.25 mm each) a slice of ``slice_mm`` mm is rendered from."""
+    return max(1, int(np.ceil(float(slice_mm) / SUBSLICE_MM - 1e-6)))
+
+
+def end_weight(z_mm, bottom_mm, top_mm, share=END_SHARE):
+    """0 in the middle of the gland, rising linearly to 1 at its apex and base end (and beyond).
+
+    Parameters
+    ----------
+    z_mm : array_like
+        Cranio-caudal positions (mm).
+    bottom_mm, top_mm : float
+        The gland's lowest (apex) and highest (base) position (mm).
+    share : float
+        The end zones are this share of the gland's length at each end (default 0.2).
+    """
+    length = max(float(top_mm - bottom_mm), 1e-6)
+    inward = np.minimum(np.asarray(z_mm, float) - bottom_mm, top_mm - np.asarray(z_mm, float)) / length
+    return np.clip(1.0 - inward / share, 0.0, 1.0)
+
+
+def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None, coil=None, subslices=1):
     """Tissue map of a male pelvis around a real expert gland (phantom v2 anatomy).
 
     Parameters
@@ -124,17 +187,26 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     shape : 3 ints, optional
         Grid size; default a 160-240 mm square field of view and 66-90 mm of slices.
     shapes : sequence of str, optional
-        Expert shapes to choose from (default all :data:`~.gland_shapes.SHAPE_IDS`).
+        Expert shapes to choose from (default every shape of :data:`~.gland_shapes.SHAPE_IDS`
+        but the :data:`~.gland_shapes.EXCLUDED_SHAPES`).
     coil : bool, optional
         Endorectal coil; default drawn (one scan in five).
+    subslices : int
+        Build the scene on a grid ``subslices`` times finer along z (each slice of
+        ``spacing`` split into that many thin ones), so that a renderer can average
+        them back into thick slices: partial volume as a 2D multi-slice scan has it
+        (:func:`prostate_phantom_v2` does this). 1: the scene on ``spacing`` itself;
+        ``None``: :func:`subslices_for` the slice spacing.
 
     Returns
     -------
     tissue : numpy.ndarray, uint8
-        Codes of :data:`TISSUES_V2`.
+        Codes of :data:`TISSUES_V2`, on the fine grid (``shape[2] * subslices`` slices).
     spacing : tuple of 3 float
+        Voxel size (mm) of that grid: the slice spacing divided by ``subslices``.
     params : dict
-        What was drawn: shape id, volume, gland centre (mm), angles, coil, field of view.
+        What was drawn: shape id, volume, gland centre (mm), angles, coil, field of view,
+        ``subslices``, the gland's apex and base position (``apex_mm``, ``base_mm``).
     """
     from .phantom import msd_like_volume_ml
 
@@ -142,9 +214,14 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng([int(seed), 20261202])
     spacing, shape = _default_grid(rng, spacing, shape)
+    subslices = subslices_for(spacing[2]) if subslices is None else subslices
+    if not isinstance(subslices, (int, np.integer)) or subslices < 1:
+        raise ValueError(f"subslices must be a positive whole number or None, got {subslices!r}")
+    spacing = (spacing[0], spacing[1], spacing[2] / int(subslices))
+    shape = (shape[0], shape[1], shape[2] * int(subslices))
     target = msd_like_volume_ml(rng) if volume_ml is None else float(volume_ml)
     coil = bool(rng.random() < 0.2) if coil is None else bool(coil)
-    shapes = SHAPE_IDS if shapes is None else tuple(shapes)
+    shapes = tuple(s for s in SHAPE_IDS if s not in EXCLUDED_SHAPES) if shapes is None else tuple(shapes)
     shape_id = shapes[int(rng.integers(len(shapes)))]
 
     T = TISSUES_V2
@@ -157,8 +234,15 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     centre[2] = np.clip(centre[2], axes[2][0] + 0.5 * gland_len + 3, axes[2][-1] - 0.5 * gland_len - 3) \
         if fov_z > gland_len + 6 else 0.0
     angles = (rng.uniform(-12, 20), rng.normal(0, 6), rng.normal(0, 5))
-    labels = place_gland(shape_id, axes, centre, target, rotate=rotation(*angles), mirror=bool(rng.random() < 0.5),
-                         stretch=rng.uniform(0.9, 1.1, 3), warp_mm=rng.uniform(1.0, 4.0), rng=rng)
+    pose = dict(rotate=rotation(*angles), mirror=bool(rng.random() < 0.5), stretch=rng.uniform(0.9, 1.1, 3),
+                warp_mm=rng.uniform(1.0, 4.0))
+    warp_seed = int(rng.integers(2**31))
+    labels = place_gland(shape_id, axes, centre, target, rng=np.random.default_rng(warp_seed), **pose)
+    if subslices > 1:  # the volume is matched on the thick slices, where the truth is the sub-voxels' majority
+        thick_ml = volumetry.volume_ml(thick_labels(labels, subslices) > 0, spacing) * subslices
+        if thick_ml > 0 and abs(thick_ml / target - 1.0) > 0.01:
+            labels = place_gland(shape_id, axes, centre, target * target / thick_ml,
+                                 rng=np.random.default_rng(warp_seed), **pose)
     gland = labels > 0
     hits = np.argwhere(gland)
     if len(hits) == 0:
@@ -166,6 +250,11 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     lo, hi = [np.array([a[i] for a, i in zip(axes, idx)]) for idx in (hits.min(0), hits.max(0))]
     half_w, front, back, top, bottom = (hi[0] - lo[0]) / 2, hi[1], lo[1], hi[2], lo[2]
     cx = (hi[0] + lo[0]) / 2
+    ends = end_weight(z, bottom, top)  # (1, 1, z): 1 at the apex and base, 0 in mid-gland
+    # where the urethra leaves the gland: below the apex, above the base (centroids of the end 4 mm)
+    apex_xy = np.argwhere(gland & (z <= bottom + 4.0))[:, :2].mean(0)
+    base_xy = np.argwhere(gland & (z >= top - 4.0))[:, :2].mean(0)
+    apex_xy, base_xy = ([axes[0][int(round(p[0]))], axes[1][int(round(p[1]))]] for p in (apex_xy, base_xy))
 
     tissue = np.full(shape, T["air"], np.uint8)
 
@@ -234,10 +323,19 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
         paint(content, rr < 1.0)
         if content == T["rectal_content"] and rng.random() < 0.5:  # a gas pocket
             paint(T["rectal_gas"], _ellipse(x, y, (rect_c[0] + rng.normal(0, 4), rect_c[1] + 2), (6, 4)) < 1)
+    # Below the apex the rectum narrows into the anal canal: a thick ring of dark sphincter muscle round a
+    # collapsed lumen - a round "target" right behind the apex that is not gland.
+    below = z < bottom - rng.uniform(0.0, 8.0)
+    canal_r = rng.uniform(11.0, 16.0)
+    canal = _ellipse(x, y, (rect_c[0], rect_c[1] + rng.uniform(0, 4)), (canal_r, canal_r * rng.uniform(0.85, 1.1)))
+    paint(T["fat"], (rr < 1.0 + 3.0 / min(rect_r)) & below)
+    paint(T["anal_canal"], (canal < 1.0) & below)
+    paint(T["rectal_content"], (canal < rng.uniform(0.2, 0.4)) & below)
 
     # Bladder above the base, seminal vesicles behind and above it.
     bl_r = np.array([rng.uniform(30, 55), rng.uniform(25, 40), rng.uniform(20, 35)])
-    bl_c = (cx + rng.normal(0, 4), centre[1] + rng.uniform(0, 10), top + 0.7 * bl_r[2] + rng.uniform(0, 6))
+    # above the base and in front of it: on real scans it dips in front of the upper gland, not round it
+    bl_c = (cx + rng.normal(0, 4), front + rng.uniform(0, 12), top + bl_r[2] - rng.uniform(3, 8))
     rb = _ellipsoid(x, y, z, bl_c, bl_r)
     paint(T["bladder_wall"], rb < 1.0 + 3.5 / bl_r.min())
     paint(T["urine"], rb < 1.0)
@@ -246,17 +344,20 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
         stop = start + [side * rng.uniform(16, 26), -rng.uniform(2, 8), rng.uniform(8, 16)]
         for t in np.linspace(0, 1, 6):
             p = start + t * (stop - start) + rng.normal(0, 1.5, 3)
-            blob = _ellipsoid(x, y, z, p, rng.uniform([4, 3, 4], [7, 5, 7]))
-            paint(T["septum"], (blob < 1.25) & (tissue != T["urine"]))
+            box, blob = _blob(axes, p, rng.uniform([4, 3, 4], [7, 5, 7]), 1.25)
+            region = tissue[box]
+            region[(blob < 1.25) & (region != T["urine"])] = T["septum"]
         for t in np.linspace(0, 1, 6):
             p = start + t * (stop - start) + rng.normal(0, 1.5, 3)
-            blob = _ellipsoid(x, y, z, p, rng.uniform([4, 3, 4], [7, 5, 7]))
-            paint(T["seminal_vesicle"], (blob < 1.0) & (tissue != T["urine"]) & (tissue != T["bladder_wall"]))
+            box, blob = _blob(axes, p, rng.uniform([4, 3, 4], [7, 5, 7]))
+            region = tissue[box]
+            region[(blob < 1.0) & (region != T["urine"]) & (region != T["bladder_wall"])] = T["seminal_vesicle"]
 
     # Around the gland: fat rim, venous plexus in front, neurovascular bundles behind, capsule.
-    dist_out = ndimage.distance_transform_edt(~gland, sampling=spacing)
-    near = (dist_out > 0) & (dist_out < rng.uniform(0.5, 6)) & ~np.isin(tissue, [T["rectal_wall"], T["coil"],
-                                                                                T["urine"], T["bladder_wall"]])
+    dist_out = _distance_near(~gland, gland, spacing)
+    # the fat rim thins out towards apex and base: there the gland meets sphincter and bladder neck
+    near = (dist_out > 0) & (dist_out < rng.uniform(0.5, 6) * (1.0 - ends)) \
+        & ~np.isin(tissue, [T["rectal_wall"], T["coil"], T["urine"], T["bladder_wall"]])
     paint(T["fat"], near)
     plexus = (dist_out > 1.5) & (dist_out < rng.uniform(4, 7)) & (y > centre[1]) \
         & (texture_field(shape, spacing, 2.5, rng) > 0.3) & np.isin(tissue, [T["fat"], T["septum"], T["muscle"]])
@@ -267,12 +368,29 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
         vessel = _ellipse(x, y, (cx + side * half_w * 0.9, back + 4), (1.5, 1.5)) < 1.0
         paint(T["vessel"], vessel & (z < top) & (z > bottom) & ~gland)
     capsule_mm = max(rng.uniform(0.8, 2.2), 1.01 * min(spacing[:2]))  # at least one voxel thick
-    paint(T["capsule"], (dist_out > 0) & (dist_out < capsule_mm))
+    paint(T["capsule"], (dist_out > 0) & (dist_out < capsule_mm) & (ends < 0.5))  # no capsule at apex and base
+
+    # Bladder neck: a funnel of smooth muscle from the base up into the bladder, around the urethra.
+    neck_r = rng.uniform(6.0, 11.0)
+    neck_top = top + rng.uniform(2.0, 6.0)  # a short funnel up into the bladder
+    widening = 1.0 + 0.8 * np.clip((z - top) / max(neck_top - top, 1.0), 0.0, 1.0)
+    funnel = _ellipse(x, y, base_xy, (neck_r * widening, 0.8 * neck_r * widening))
+    neck = (funnel < 1.0) & (z > top - rng.uniform(3.0, 8.0)) & (z < neck_top)
+    # its wall pushes the urine back to a narrow channel: the bladder's outlet into the urethra
+    lumen = _ellipse(x, y, base_xy, (2.0 * widening, 2.0 * widening)) < 1.0
+    paint(T["bladder_neck"], neck & ~gland & ~((tissue == T["urine"]) & lumen))
+    # Urethral sphincter: a dark muscular cylinder round the urethra below the apex, wrapping its tip.
+    sph_r = rng.uniform(5.0, 8.0)
+    drift = rng.uniform(0.0, 0.4) * np.clip(bottom - z, 0.0, None)  # the urethra bends forward below the apex
+    sphincter = (_ellipse(x, y - drift, apex_xy, (sph_r * rng.uniform(1.0, 1.3), sph_r)) < 1.0) \
+        & (z > bottom - rng.uniform(10.0, 18.0)) & (z < bottom + rng.uniform(2.0, 8.0))
+    paint(T["sphincter"], sphincter & ~gland & ~np.isin(tissue, [T["rectal_wall"], T["coil"], T["rectal_gas"],
+                                                                   T["rectal_content"], T["anal_canal"]]))
 
     # The gland itself: zones, a nodular TZ, dark anterior stroma, urethra, sometimes a lesion.
     tissue[labels == 1] = T["pz"]
     tissue[labels == 2] = T["tz"]
-    dist_in = ndimage.distance_transform_edt(gland, sampling=spacing)
+    dist_in = _distance_near(gland, gland, spacing)
     paint(T["stroma"], gland & (dist_in < rng.uniform(2, 5)) & (y > front - rng.uniform(5, 9)))
     # Benign prostatic hyperplasia: round nodules of differing signal, each with a dark rim, in the TZ.
     tz_voxels = np.argwhere(labels == 2)
@@ -280,21 +398,95 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     for _ in range(n_nodules):
         p = tz_voxels[rng.integers(len(tz_voxels))]
         radius = rng.uniform(2.5, 4.0 + 5.0 * min(target / 80.0, 1.0))
-        r = _ellipsoid(x, y, z, [a[i] for a, i in zip(axes, p)], radius * rng.uniform(0.8, 1.2, 3))
-        paint(T["stroma"], (r < 1.0) & (labels == 2))
-        paint(T["nodule"], (r < 1.0 - 0.8 / radius) & (labels == 2))
+        box, r = _blob(axes, [a[i] for a, i in zip(axes, p)], radius * rng.uniform(0.8, 1.2, 3))
+        region, tz = tissue[box], labels[box] == 2
+        region[(r < 1.0) & tz] = T["stroma"]
+        region[(r < 1.0 - 0.8 / radius) & tz] = T["nodule"]
     gx = np.argwhere(gland).mean(0)
     ux, uy = axes[0][int(round(gx[0]))], axes[1][int(round(gx[1]))] + rng.uniform(0, 4)
     paint(T["urethra"], (_ellipse(x, y, (ux, uy), (2.0, 2.0)) < 1.0) & gland)
     if rng.random() < 0.3:
         pz = np.argwhere(labels == 1)
         p = pz[rng.integers(len(pz))]
-        lesion = _ellipsoid(x, y, z, [a[i] for a, i in zip(axes, p)], rng.uniform(3, 7, 3)) < 1.0
-        paint(T["lesion"], lesion & (labels == 1))
+        box, r = _blob(axes, [a[i] for a, i in zip(axes, p)], rng.uniform(3, 7, 3))
+        tissue[box][(r < 1.0) & (labels[box] == 1)] = T["lesion"]
     return tissue, spacing, {"shape_id": shape_id, "target_volume_ml": target, "coil": coil,
+                             "subslices": int(subslices), "apex_mm": float(bottom), "base_mm": float(top),
                              "gland_center_mm": tuple(float(c) for c in centre),
                              "angles_deg": tuple(float(a) for a in angles),
                              "field_of_view_mm": float(shape[0] * spacing[0])}
+
+
+def average_slices(image, subslices):
+    """Average every ``subslices`` consecutive slices (axis 2) into one thick slice: the partial volume
+    of a 2D multi-slice acquisition, whose slice profile is here a box ``subslices`` thin slices wide."""
+    if subslices == 1:
+        return image
+    nx, ny, nz = image.shape
+    if nz % subslices:
+        raise ValueError(f"{nz} slices cannot be averaged in groups of {subslices}")
+    return image.reshape(nx, ny, nz // subslices, subslices).mean(axis=3, dtype=np.float32)
+
+
+def thick_labels(labels, subslices):
+    """Label map (0 bg, 1 PZ, 2 TZ) on the thick slices from one on the fine grid: a thick voxel is gland
+    when at least half its thin sub-voxels are (the majority), and then the zone most of them have."""
+    if subslices == 1:
+        return labels
+    nx, ny, nz = labels.shape
+    groups = labels.reshape(nx, ny, nz // subslices, subslices)
+    gland = 2 * np.count_nonzero(groups > 0, axis=3) >= subslices
+    tz = np.count_nonzero(groups == 2, axis=3) > np.count_nonzero(groups == 1, axis=3)
+    return np.where(gland, np.where(tz, 2, 1), 0).astype(np.uint8)
+
+
+def fade_gland_ends(image, tissue, spacing, strength):
+    """Blend the gland's signal towards that of its surroundings near the apex and the base.
+
+    Where the gland tapers into the urethral sphincter and the bladder neck, a real
+    T2 scan shows little contrast between them. On each slice, gland voxels move a
+    share ``strength * end_weight`` of the way to the median intensity of the soft
+    tissue within 4 mm around the gland on that slice (10 mm if there is none so
+    near; not urine, gas, air or a coil; ``end_weight``: 0 in mid-gland, 1 at the
+    ends; see :func:`end_weight`).
+
+    Parameters
+    ----------
+    image : numpy.ndarray, float32
+        Rendered image (any units), the tissue map's shape.
+    tissue : numpy.ndarray of int
+        Codes of :data:`TISSUES_V2`.
+    spacing : 3 floats
+        Voxel size in mm.
+    strength : float
+        0 (no fade) to 1 (the extreme end slice takes the surroundings' grey).
+
+    Returns
+    -------
+    numpy.ndarray, float32 (a new array)
+    """
+    gland = np.isin(tissue, GLAND_CODES)
+    present = np.flatnonzero(gland.any(axis=(0, 1)))
+    image = np.array(image, dtype=np.float32)
+    if strength <= 0 or len(present) == 0:
+        return image
+    z = np.arange(tissue.shape[2]) * spacing[2]
+    weight = strength * end_weight(z, z[present[0]], z[present[-1]])
+    soft = ~np.isin(tissue, [TISSUES_V2[t] for t in ("urine", "rectal_gas", "air", "coil")])
+    for k in present:
+        if weight[k] <= 0:
+            continue
+        inside = gland[:, :, k]
+        for reach_mm in (4.0, 10.0):  # the nearest soft tissue; further out when urine surrounds the gland
+            reach = [int(np.ceil(reach_mm / s)) for s in spacing[:2]]
+            ring = ndimage.binary_dilation(inside, np.ones((2 * reach[0] + 1, 2 * reach[1] + 1), bool)) \
+                & ~inside & soft[:, :, k]
+            if ring.any():
+                break
+        if ring.any():
+            around = float(np.median(image[:, :, k][ring]))
+            image[:, :, k][inside] += weight[k] * (around - image[:, :, k][inside])
+    return image
 
 
 def _zones(tissue):
@@ -315,7 +507,7 @@ def coil_flare(tissue, spacing, strength):
     return (1.0 + strength * np.exp(-dist / 18.0)).astype(np.float32)
 
 
-def render_t2(tissue, spacing, seed=0, *, noise=None, bias=None):
+def render_t2(tissue, spacing, seed=0, *, noise=None, bias=None, subslices=1, fade=None, contrast=1.0):
     """Paint a v2 tissue map like a real axial T2-weighted scan.
 
     Per-tissue signal relative to fat (with case-to-case spread), tissue
@@ -334,11 +526,22 @@ def render_t2(tissue, spacing, seed=0, *, noise=None, bias=None):
     noise, bias : float, optional
         Noise SD and bias amplitude as fractions of fat signal; default drawn
         (noise 2-6 %, bias up to 30 %).
+    subslices : int
+        The tissue map is on a grid this many times finer along z than the scan
+        (:func:`pelvic_scene` with ``subslices``): every group of thin slices is
+        averaged into one thick slice (partial volume) before the noise is added.
+    fade : float, optional
+        Strength (0-1) of the loss of contrast at the gland's apex and base
+        (:func:`fade_gland_ends`); default drawn (0.3-0.8).
+    contrast : float
+        Every tissue's signal relative to fat is raised to this power: below 1 the
+        tissues look more alike (a flatter contrast than the scans modelled here).
 
     Returns
     -------
     numpy.ndarray, float32
-        Image in arbitrary units (fat about 600, like the real 12-bit scans).
+        Image in arbitrary units (fat about 600, like the real 12-bit scans), with
+        ``tissue.shape[2] // subslices`` slices.
     """
     from .render import bias_field
 
@@ -349,6 +552,7 @@ def render_t2(tissue, spacing, seed=0, *, noise=None, bias=None):
     for name, code in TISSUES_V2.items():
         mean, sd = _T2[name]
         lut[code] = max(0.0, rng.normal(mean, sd))
+    lut = lut ** float(contrast)
     image = lut[tissue]
     fields = {scale: texture_field(tissue.shape, spacing, scale, rng) for scale in sorted(
         {scale for _, scale in _TEXTURE.values()})}
@@ -363,9 +567,11 @@ def render_t2(tissue, spacing, seed=0, *, noise=None, bias=None):
     if muscle.any():  # striation: thin bright streaks of fat between the muscle fibres
         streaks = _lines(tissue.shape, spacing, rng, 5.0, 0.6)
         image[muscle & streaks] = 0.5 * (image[muscle & streaks] + lut[TISSUES_V2["fat"]])
-    sigma = [0.4 / spacing[0], 0.4 / spacing[1], 0.25]
+    sigma = [0.4 / spacing[0], 0.4 / spacing[1], 0.25 if subslices == 1 else 0.0]
     image = ndimage.gaussian_filter(image, sigma)
     image *= bias_field(tissue.shape, spacing, bias, rng) * coil_flare(tissue, spacing, rng.uniform(1.0, 2.5))
+    fade = rng.uniform(0.3, 0.8) if fade is None else float(fade)
+    image = average_slices(fade_gland_ends(image, tissue, spacing, fade), subslices)
     image = rician_noise(image, noise, rng)
     return (image * 600.0).astype(np.float32)
 
@@ -374,7 +580,7 @@ class _Structures(Mapping):
     """``{structure: bool mask}`` of a v2 tissue map, computed on demand."""
 
     GROUPS = {"fat": ("fat", "septum"), "muscle": ("muscle",), "bone": ("cortex", "marrow"),
-              "bladder": ("urine", "bladder_wall"), "rectum": ("rectal_wall", "rectal_gas", "rectal_content"),
+              "bladder": ("urine", "bladder_wall"), "rectum": ("rectal_wall", "rectal_gas", "rectal_content", "anal_canal"),
               "seminal_vesicles": ("seminal_vesicle",), "venous_plexus": ("venous_plexus",),
               "nerve_bundles": ("nerve_bundle", "vessel"), "capsule": ("capsule",), "urethra": ("urethra",),
               "lesion": ("lesion",), "coil": ("coil",)}
@@ -397,7 +603,7 @@ class _Structures(Mapping):
 
 
 def prostate_phantom_v2(seed, *, volume_ml=None, spacing=(0.625, 0.625, 3.6), shape=None, coil=None,
-                        held_out=False) -> Case:
+                        held_out=False, subslices=None, shape_id=None, style="t2") -> Case:
     """A phantom-v2 case: real expert gland shape, realistic pelvis, T2 rendering, known truth.
 
     Parameters
@@ -409,21 +615,41 @@ def prostate_phantom_v2(seed, *, volume_ml=None, spacing=(0.625, 0.625, 3.6), sh
         :func:`pelvic_scene` does.
     held_out : bool
         Use only the expert shapes no bundled network was trained on
-        (:data:`~medseg_edu.data.gland_shapes.HELD_OUT_SHAPES`).
+        (:data:`~medseg_edu.data.gland_shapes.HELD_OUT_SHAPES`); otherwise any usable shape.
+    subslices : int, optional
+        Thin sub-slices per slice (partial volume, see :func:`pelvic_scene`); default
+        :func:`subslices_for` the slice spacing (3 for 3-3.6 mm, 4 for 4-4.5 mm).
+    shape_id : str, optional
+        Use this expert shape (one of :data:`~medseg_edu.data.gland_shapes.SHAPE_IDS`).
+    style : str
+        A rendering of :data:`STYLES` (default ``"t2"``).
 
     Returns
     -------
     Case
-        ``image`` float32, ``labels`` uint8 (0 bg, 1 PZ, 2 TZ), ``spacing``,
-        ``affine``, ``anatomy`` (structure masks) and ``meta`` (``tissue``,
-        ``shape_id``, angles, coil ...).
+        ``image`` float32, ``labels`` uint8 (0 bg, 1 PZ, 2 TZ: the majority of each
+        voxel's thin sub-voxels), ``spacing``, ``affine``, ``anatomy`` (structure
+        masks) and ``meta`` (``tissue``: the tissue map of each slice's central
+        sub-slice, ``shape_id``, angles, coil ...).
     """
-    tissue, spacing, params = pelvic_scene(seed, volume_ml=volume_ml, spacing=spacing, shape=shape, coil=coil,
-                                           shapes=HELD_OUT_SHAPES if held_out else None)
-    image = render_t2(tissue, spacing, seed=seed)
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; choose one of {sorted(STYLES)}")
+    if shape_id is not None:
+        source(shape_id)  # a clear error for an unknown id
+        if held_out and shape_id not in HELD_OUT_SHAPES:
+            raise ValueError(f"held_out=True but shape {shape_id!r} is not one of the held-out shapes")
+    shapes = (shape_id,) if shape_id is not None else HELD_OUT_SHAPES if held_out else None
+    tissue, fine, params = pelvic_scene(seed, volume_ml=volume_ml, spacing=spacing, shape=shape, coil=coil,
+                                        shapes=shapes, subslices=subslices)
+    subslices = params["subslices"]
+    image = render_t2(tissue, fine, seed=seed, subslices=subslices, **STYLES[style])
+    labels = thick_labels(_zones(tissue), subslices)
+    tissue = np.ascontiguousarray(tissue[:, :, subslices // 2::subslices])
+    spacing = (fine[0], fine[1], round(fine[2] * subslices, 9))
     affine = np.diag([*spacing, 1.0])
     affine[:3, 3] = [-(n - 1) / 2.0 * s for n, s in zip(tissue.shape, spacing)]
-    return Case(image=image, labels=_zones(tissue), spacing=spacing, affine=affine,
+    return Case(image=image, labels=labels, spacing=spacing, affine=affine,
                 name=f"phantom_v2_{int(seed):04d}", anatomy=_Structures(tissue),
-                meta={"seed": int(seed), "version": 2, "tissue": tissue, "tissue_codes": dict(TISSUES_V2),
+                meta={"seed": int(seed), "version": 2, "style": style, "tissue": tissue,
+                      "tissue_codes": dict(TISSUES_V2),
                       **params})

@@ -4,7 +4,9 @@ copy) and resampling between a scan's voxel grid and the fixed grid the networks
 Networks see 2D axial slices at ``PIXEL_MM`` mm per pixel, ``GRID`` pixels
 wide, centred on the field of view. Training and inference both go through
 :func:`to_grid` / :func:`from_grid`, so a scan with any in-plane spacing is
-seen at the same physical scale.
+seen at the same physical scale. A 2.5D network also sees each slice's
+neighbours, ``CONTEXT_STEP_MM`` apart whatever the scan's slice spacing
+(:func:`stack_slices`), so 3 mm and 4 mm scans mean the same thing to it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from .._checks import as_spacing, as_volume
 
 PIXEL_MM = 1.25
 GRID = 96
+#: Distance (mm) between the slices a 2.5D network sees as its input channels.
+CONTEXT_STEP_MM = 3.6
 
 
 def normalise(image, *, inside=None, low=1, high=99, clip=False, dtype=np.float32):
@@ -116,3 +120,46 @@ def from_grid(slices, shape, spacing, *, pixel_mm=PIXEL_MM, order=1):
         slices.transpose(1, 2, 0).astype(np.float32), np.array([step[0], step[1], 1.0]),
         offset=(offset[0], offset[1], 0.0), output_shape=shape, order=order,
         mode="constant", cval=0.0, prefilter=False)
+
+
+def stack_slices(slices, slice_mm, *, context=1, step_mm=CONTEXT_STEP_MM):
+    """Each grid slice with its neighbours ``step_mm`` mm apart as channels: the input of a 2.5D network.
+
+    The neighbours are read at fixed distances (``-context * step_mm`` to
+    ``+context * step_mm``) by linear interpolation between the scan's own slices,
+    so a 3 mm and a 4 mm scan of the same anatomy give the same stack. Beyond the
+    first and the last slice the nearest slice is repeated.
+
+    Parameters
+    ----------
+    slices : np.ndarray, (z, H, W)
+        Grid slices of one scan, in order (:func:`to_grid`).
+    slice_mm : float
+        The scan's slice spacing in mm.
+    context : int
+        Neighbours on each side (0: the slices themselves, one channel).
+    step_mm : float
+        Distance between neighbouring channels in mm.
+
+    Returns
+    -------
+    np.ndarray, (z, 2 * context + 1, H, W), float32
+        Channel ``context`` is the slice itself; lower channels lie below it (towards the feet).
+    """
+    slices = np.asarray(slices)
+    if slices.ndim != 3 or len(slices) == 0:
+        raise ValueError(f"expected grid slices of shape (z, H, W), got {slices.shape}")
+    if not (np.isfinite(slice_mm) and slice_mm > 0):
+        raise ValueError(f"slice_mm must be a positive slice spacing in mm, got {slice_mm!r}")
+    if int(context) != context or context < 0:
+        raise ValueError(f"context must be a whole number of neighbours >= 0, got {context!r}")
+    n = len(slices)
+    out = np.empty((n, 2 * int(context) + 1) + slices.shape[1:], np.float32)
+    here = np.arange(n, dtype=np.float64)
+    for c, offset in enumerate(range(-int(context), int(context) + 1)):
+        position = np.clip(here + offset * step_mm / float(slice_mm), 0, n - 1)
+        below = np.minimum(np.floor(position).astype(int), n - 1)
+        above = np.minimum(below + 1, n - 1)
+        share = (position - below).astype(np.float32)[:, None, None]
+        out[:, c] = (1 - share) * slices[below] + share * slices[above]
+    return out

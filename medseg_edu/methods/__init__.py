@@ -11,7 +11,10 @@ They check every mask they return with
 :func:`medseg_edu.methods.quality.quality_report` (volume, pieces, field-of-view
 edges, compactness, test-time-augmentation agreement, confidence, an MR-like
 input) and warn when it looks wrong; ``quality_report(image, spacing, mask)``
-judges the mask of any method.
+judges the mask of any method, and ``quality.plausibility`` compares a mask of a
+real scan (no label) with what the real expert glands look like.
+:mod:`medseg_edu.methods.held_out` measures the networks on phantoms of the real
+gland shapes they never saw, apex and base included.
 
 Every ``segment`` starts with the same check (:func:`medseg_edu._checks.as_scan`):
 a 3D, finite, numeric image, a spacing in mm (:class:`~medseg_edu.SpacingUnitError`

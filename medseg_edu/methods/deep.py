@@ -1,9 +1,13 @@
-"""Inference with the 2D networks: a batch of grid slices, or a whole 3D scan slice by slice.
+"""Inference with the slice networks: a batch of grid slices, or a whole 3D scan slice by slice.
 
 :func:`predict_proba` is the one way to get class probabilities for a numpy
 batch of slices on the network grid (``medseg_edu.data.to_grid``:
 ``PIXEL_MM`` mm pixels, ``GRID`` x ``GRID``); :func:`patch_probabilities` is
-the patch CNN's sliding window over such slices. For a 3D scan,
+the patch CNN's sliding window over such slices. A 2D network sees one slice;
+a 2.5D network (the bundled grid networks) sees each slice with its
+neighbours ``CONTEXT_STEP_MM`` below and above as extra input channels
+(:func:`network_input`) - 3D context where the gland ends - and still
+predicts one slice at a time. For a 3D scan,
 :func:`probability_volume` normalises it, resamples every axial slice onto the
 grid, runs the network and resamples the gland probability back onto the
 scan's own grid, so the volume is measured at full resolution.
@@ -27,11 +31,12 @@ import torch
 from .. import nets, weights
 from .._checks import as_scan
 from .._device import resolve
-from ..data import GRID, PIXEL_MM, from_grid, normalise, to_grid
+from ..data import GRID, PIXEL_MM, from_grid, normalise, stack_slices, to_grid
 from ..masks import largest_component
 from . import quality as _quality
 
-__all__ = ["predict_proba", "patch_probabilities", "probability_volume", "segment_with", "segmenter"]
+__all__ = ["predict_proba", "patch_probabilities", "probability_volume", "segment_with", "segmenter",
+           "in_channels", "network_input"]
 
 QUALITY_ACTIONS = ("warn", "ignore", "raise")
 _METHODS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -45,8 +50,38 @@ def _on(model, device):
     return dev
 
 
+def in_channels(model) -> int:
+    """Input channels of a network: 1 for a 2D network, ``2 * context + 1`` for a 2.5D one."""
+    channels = getattr(model, "hparams", {}).get("in_channels")
+    if channels is None:
+        first = next((m for m in model.modules() if isinstance(m, torch.nn.Conv2d)), None)
+        channels = first.in_channels if first is not None else 1
+    return int(channels)
+
+
+def network_input(model, slices, slice_mm=None) -> np.ndarray:
+    """Grid slices ``(z, H, W)`` of one scan as ``model`` takes them: ``(z, C, H, W)``.
+
+    A 2D network (one input channel) gets each slice alone. A 2.5D network with
+    ``C = 2 * context + 1`` channels gets each slice with its neighbours ``CONTEXT_STEP_MM``
+    apart (:func:`medseg_edu.data.stack_slices`), which needs the slice spacing ``slice_mm``.
+    """
+    slices = np.asarray(slices, dtype=np.float32)
+    channels = in_channels(model)
+    if channels == 1:
+        return slices[:, None]
+    if channels % 2 == 0:
+        raise ValueError(f"a network with {channels} input channels is neither 2D (1) nor 2.5D (odd: a slice "
+                         f"and as many neighbours below as above)")
+    if slice_mm is None:
+        raise ValueError(f"this network is 2.5D ({channels} input channels: each slice with its neighbours); "
+                         "give the (z, H, W) slices of one scan with slice_mm=<slice spacing in mm>, or stacks "
+                         "(N, C, H, W) from medseg_edu.data.stack_slices")
+    return stack_slices(slices, float(slice_mm), context=(channels - 1) // 2)
+
+
 @torch.no_grad()
-def predict_proba(model, images, *, batch_size=32, device=None) -> np.ndarray:
+def predict_proba(model, images, *, batch_size=32, device=None, slice_mm=None) -> np.ndarray:
     """Class probabilities (softmax of the network's scores) for a numpy batch, in chunks.
 
     Parameters
@@ -61,6 +96,10 @@ def predict_proba(model, images, *, batch_size=32, device=None) -> np.ndarray:
     device : str or torch.device, optional
         Default ``medseg_edu.device()`` (CUDA, then MPS, then CPU). The model is moved there
         and left there, in eval mode.
+    slice_mm : float, optional
+        For a 2.5D network (more than one input channel) given ``(N, H, W)``: the slices are
+        the consecutive slices of one scan, this many mm apart, and each is stacked with its
+        neighbours first (:func:`network_input`).
 
     Returns
     -------
@@ -70,7 +109,7 @@ def predict_proba(model, images, *, batch_size=32, device=None) -> np.ndarray:
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 3:
-        images = images[:, None]
+        images = network_input(model, images, slice_mm)
     if images.ndim != 4:
         raise ValueError(f"images must be (N, H, W) or (N, C, H, W); got shape {images.shape}")
     if len(images) == 0:
@@ -100,10 +139,10 @@ def patch_probabilities(model, slices, *, batch_size=1024, device=None) -> np.nd
     return out
 
 
-def _grid_probabilities(model, slices, *, batch_size, device, per_pixel):
+def _grid_probabilities(model, slices, *, batch_size, device, per_pixel, slice_mm):
     if per_pixel:
         return patch_probabilities(model, slices, batch_size=batch_size, device=device)
-    return predict_proba(model, slices, batch_size=batch_size, device=device)[:, 1]
+    return predict_proba(model, network_input(model, slices, slice_mm), batch_size=batch_size, device=device)[:, 1]
 
 
 def _probabilities(model, image, spacing, *, batch_size, device, per_pixel, tta):
@@ -116,14 +155,15 @@ def _probabilities(model, image, spacing, *, batch_size, device, per_pixel, tta)
     if isinstance(model, str):
         model = weights.load(model)
     slices = to_grid(normalise(image), spacing, size=GRID, pixel_mm=PIXEL_MM)
-    plain = _grid_probabilities(model, slices, batch_size=batch_size, device=device, per_pixel=per_pixel)
+    plain = _grid_probabilities(model, slices, batch_size=batch_size, device=device, per_pixel=per_pixel,
+                                slice_mm=spacing[2])
     if not tta:
         return from_grid(plain, image.shape, spacing, pixel_mm=PIXEL_MM), []
     # grid slices are (z, x, y) and centred on the field of view: flipping x mirrors the
     # patient left-right about the scan's centre; flip the prediction back the same way
     mirrored = np.ascontiguousarray(slices[:, ::-1])
     flipped = _grid_probabilities(model, mirrored, batch_size=batch_size, device=device,
-                                  per_pixel=per_pixel)[:, ::-1]
+                                  per_pixel=per_pixel, slice_mm=spacing[2])[:, ::-1]
     back = [from_grid(np.ascontiguousarray(p), image.shape, spacing, pixel_mm=PIXEL_MM) for p in (plain, flipped)]
     return (back[0] + back[1]) / 2.0, back
 

@@ -31,7 +31,8 @@ from ..masks import largest_component
 from ..metrics import dice
 from ..volumetry import volume_ml
 
-__all__ = ["Check", "QualityReport", "quality_report", "doubt_message", "warn_if_doubtful"]
+__all__ = ["Check", "QualityReport", "quality_report", "doubt_message", "warn_if_doubtful", "plausibility",
+           "expert_extents", "PLAUSIBLE"]
 
 #: Whole-gland volume (mL) a real prostate has: MSD Task05 spans 16-315 mL.
 VOLUME_LIMITS_ML = (10.0, 400.0)
@@ -53,6 +54,10 @@ FOV_LIMITS_MM = (100.0, 500.0)
 MAX_PIXEL_MM = 1.5
 #: Slice thickness (mm) the networks can handle (trained on 3-4 mm).
 SLICE_LIMITS_MM = (0.4, 8.0)
+#: On the slice beyond each end of the mask, a gland probability from this value on ...
+END_P = 0.3
+#: ... over at least this area (mm2, inside the end slice's outline) says the gland may go on there.
+END_MIN_MM2 = 100.0
 #: A scan covering less than this (mm, cranio-caudally) cannot hold a whole gland:
 #: it is taken for an excerpt (a slab), and the whole-gland limits do not apply.
 MIN_WHOLE_GLAND_COVERAGE_MM = 25.0
@@ -181,8 +186,8 @@ def _network_reach_mm(n, spacing):
     return (GRID - 1) / 2.0 * PIXEL_MM - PIXEL_MM
 
 
-def _edges_touched(mask, spacing, whole_gland):
-    """Where the mask meets the scan's (or the network's) field of view, as phrases."""
+def _edges_touched(mask, spacing):
+    """Where the mask meets the scan's (or the network's) in-plane field of view, as phrases."""
     touched = []
     for axis, (side_a, side_b) in enumerate((("right", "left"), ("anterior", "posterior"))):
         n, s = mask.shape[axis], spacing[axis]
@@ -195,13 +200,32 @@ def _edges_touched(mask, spacing, whole_gland):
         if np.max(np.abs(centre_mm)) >= reach:
             touched.append(f"the edge of the network's {GRID * PIXEL_MM:g} mm field of view "
                            f"({'left-right' if axis == 0 else 'antero-posterior'})")
-    if whole_gland:
-        area = mask.any(axis=(0, 1))
-        if area[0]:
-            touched.append("the first slice (gland cut off)")
-        if area[-1]:
-            touched.append("the last slice (gland cut off)")
     return touched
+
+
+def _open_ends(mask, probability, spacing):
+    """Where the gland may go on beyond the mask's first or last slice, as phrases.
+
+    An end is open when the mask has a voxel on the scan's first (or last) slice, or when,
+    on the slice just beyond the mask's end, inside the end slice's outline, an area of at
+    least :data:`END_MIN_MM2` still has gland probability >= :data:`END_P`.
+    """
+    pixel_mm2 = spacing[0] * spacing[1]
+    present = np.flatnonzero(mask.any(axis=(0, 1)))
+    n = mask.shape[2]
+    problems = []
+    for end, beyond, scan_edge, name, side in ((present[0], present[0] - 1, 0, "caudal (apex)", "below"),
+                                               (present[-1], present[-1] + 1, n - 1, "cranial (base)", "above")):
+        if end == scan_edge:
+            problems.append(f"the {name} end is on the scan's {'first' if scan_edge == 0 else 'last'} slice "
+                            f"(the gland may go on {side} it)")
+        elif probability is not None:
+            outline = mask[:, :, end]
+            area = np.count_nonzero(probability[:, :, beyond][outline] >= END_P) * pixel_mm2
+            if area >= END_MIN_MM2:
+                problems.append(f"gland probability >= {END_P:g} on {area:.0f} mm\N{SUPERSCRIPT TWO} one slice {side} "
+                                f"the mask's {name} end (limit {END_MIN_MM2:g} mm\N{SUPERSCRIPT TWO})")
+    return problems
 
 
 def _geometry_problems(shape, spacing):
@@ -243,7 +267,7 @@ def quality_report(image, spacing, mask, *, probability=None, augmented_masks=No
 
     ``gland_found``
         The mask is not empty. An empty mask leaves out the checks that need
-        a gland (``pieces``, ``touches_edge``, ``compactness``,
+        a gland (``pieces``, ``touches_edge``, ``gland_ends``, ``compactness``,
         ``tta_agreement``, ``confidence``).
     ``volume_ml``
         Volume (:func:`medseg_edu.volumetry.volume_ml`) within 10-400 mL:
@@ -266,12 +290,20 @@ def quality_report(image, spacing, mask, *, probability=None, augmented_masks=No
         scan's in-plane border nor - when the scan is wider than the
         networks' ``GRID * PIXEL_MM`` = 120 mm square - the last network pixel
         of that square (the network sees nothing beyond it, so such a gland
-        is cut off); and it has no voxel on the first or the last slice (the
-        gland would continue outside the scan; not checked on a slab). Value:
-        the number of edges touched, limit 0. No phantom of the test and
-        validation splits touches an edge; the two largest training glands
-        (260 and 315 mL) reach the edge of the 120 mm square, and the
-        networks cut the 260 mL one off there.
+        is cut off). Value: the number of edges touched, limit 0. No phantom
+        of the test and validation splits touches an edge; the two largest
+        training glands (260 and 315 mL) reach the edge of the 120 mm square,
+        and the networks cut the 260 mL one off there.
+    ``gland_ends``
+        The gland's two ends - apex below, base above - are inside the scan
+        and the mask did not stop short of them: the mask has no voxel on the
+        first or the last slice (the gland would go on outside the scan), and,
+        with ``probability``, on the slice just beyond each end of the mask,
+        inside the end slice's outline, gland probability >= 0.3 covers less
+        than 100 mm2 (more means the network half saw gland there and the
+        threshold cut it off - the apex and base are where real glands get
+        truncated).
+        Not checked on a slab. Value: the number of open ends, limit 0.
     ``compactness``
         3D solidity of the main piece: its volume over the volume of the
         convex hull of its voxels (taken as cubes, so 3-4 mm slices cost a
@@ -367,10 +399,20 @@ def quality_report(image, spacing, mask, *, probability=None, augmented_masks=No
             f"mask in {n_pieces} piece{'s' if n_pieces != 1 else ''}, {outside:.0f} % outside the largest "
             f"(limit {MAX_OUTSIDE_LARGEST_PERCENT:g} %)", "%"))
 
-        touched = _edges_touched(mask, spacing, whole_gland)
+        touched = _edges_touched(mask, spacing)
         checks.append(Check(
-            "touches_edge", float(len(touched)), "no edge" + ("" if whole_gland else " (in-plane only: slab)"),
+            "touches_edge", float(len(touched)), "no in-plane edge",
             not touched, "mask touches " + ", ".join(touched) if touched else "inside the field of view"))
+
+        if whole_gland:
+            p = None if probability is None else np.asarray(probability)
+            if p is not None:
+                same_shape(p, mask, ("probability", "mask"))
+            open_ends = _open_ends(mask, p, spacing)
+            checks.append(Check(
+                "gland_ends", float(len(open_ends)),
+                "inside the scan" + (f", p < {END_P:g} beyond" if p is not None else ""), not open_ends,
+                "; ".join(open_ends) if open_ends else "both ends inside the scan"))
 
         solidity = _solidity(largest_component(mask), spacing)
         checks.append(Check("compactness", solidity, f">= {MIN_SOLIDITY:g} (solidity)", solidity >= MIN_SOLIDITY,
@@ -442,3 +484,104 @@ def warn_if_doubtful(report: QualityReport, *, method: str = "unet", stacklevel:
     if message is not None:
         warnings.warn(message, UserWarning, stacklevel=stacklevel)
     return report
+
+
+# --------------------------------------------------------------------------- plausibility without a label
+
+#: What a plausible whole-gland mask of a real scan looks like (issue 22): volume (mL), smallest
+#: area-weighted per-slice solidity, largest left-right distance (mm) of its centre from the
+#: middle of the field of view, largest share (%) of the raw mask outside its largest piece.
+PLAUSIBLE = {"volume_ml": (15.0, 150.0), "solidity_2d": 0.75, "midline_mm": 10.0, "outside_percent": 5.0}
+
+
+def _solidity_2d(mask) -> float:
+    """Area-weighted mean over the slices of each slice's 2D solidity (area / convex-hull area), 0-1."""
+    from skimage.measure import regionprops
+
+    areas, values = [], []
+    for k in np.flatnonzero(mask.any(axis=(0, 1))):
+        region = mask[:, :, k].astype(np.uint8)
+        areas.append(int(region.sum()))
+        values.append(regionprops(region)[0].solidity)
+    return float(np.average(values, weights=areas)) if areas else float("nan")
+
+
+#: How many expert glands of the nearest volume give the expected cranio-caudal extent of a mask.
+SIMILAR_GLANDS = 15
+
+
+def expert_extents(volume_ml=None, *, nearest=SIMILAR_GLANDS):
+    """Cranio-caudal extents (mm) of the real expert glands, optionally of those nearest in volume.
+
+    Parameters
+    ----------
+    volume_ml : float, optional
+        Keep only the ``nearest`` glands whose volume is closest to this (by ratio).
+
+    Returns
+    -------
+    np.ndarray of float
+        One extent per usable expert label map (:mod:`medseg_edu.data.gland_shapes`: all 92 but
+        the two excluded), labelled slices times slice spacing.
+    """
+    from ..data import gland_shapes
+
+    ids = [s for s in gland_shapes.SHAPE_IDS if s not in gland_shapes.EXCLUDED_SHAPES]
+    if volume_ml is not None:
+        if not volume_ml > 0:
+            raise ValueError(f"volume_ml must be a positive volume in mL, got {volume_ml!r}")
+        ids = sorted(ids, key=lambda s: abs(np.log(gland_shapes.shape_volume_ml(s) / volume_ml)))[:nearest]
+    return np.array([gland_shapes.craniocaudal_extent_mm(s) for s in ids])
+
+
+def plausibility(mask, spacing, *, raw_mask=None) -> dict:
+    """What can be said about a whole-gland mask of a real scan without any label.
+
+    No Dice exists without an expert outline; this measures what a real gland is
+    known to be - one compact piece of 15-150 mL, near the left-right middle, as
+    long cranio-caudally as expert glands of its volume - so that a ragged,
+    fragmented or truncated mask stands out.
+
+    Parameters
+    ----------
+    mask : np.ndarray of bool, (x, y, z)
+        The final mask (e.g. after keeping the largest piece).
+    spacing : tuple of 3 float
+        Voxel size in mm.
+    raw_mask : np.ndarray of bool, optional
+        The thresholded mask before clean-up (default ``mask``): its pieces are counted.
+
+    Returns
+    -------
+    dict
+        ``pieces`` and ``outside_percent`` (of the raw mask), ``volume_ml``,
+        ``solidity_3d`` (as the ``compactness`` check), ``solidity_2d`` (area-weighted mean of
+        each slice's 2D solidity; expert glands 0.90-0.98), ``extent_mm`` (slices with mask
+        times slice spacing), ``expert_extent_mm`` (10th-90th percentile of the extents of the
+        15 expert glands nearest in volume), ``midline_mm`` (left-right distance of the mask's
+        centre from the middle of the field of view) and ``plausible`` (all of
+        :data:`PLAUSIBLE` met and the extent within the expert range).
+    """
+    mask = as_mask(np.asarray(mask), name="mask")
+    spacing = tuple(float(s) for s in spacing)
+    raw = mask if raw_mask is None else _mask_like(raw_mask, mask.shape, "raw_mask")
+    if not mask.any():
+        return dict(pieces=0, outside_percent=float("nan"), volume_ml=0.0, solidity_3d=float("nan"),
+                    solidity_2d=float("nan"), extent_mm=0.0, expert_extent_mm=(float("nan"),) * 2,
+                    midline_mm=float("nan"), plausible=False)
+    sizes = np.bincount(label(raw, connectivity=1).ravel())[1:]
+    sizes = sizes[sizes > 0]
+    main = largest_component(mask)
+    ml = volume_ml(mask, spacing)
+    extent = float(np.count_nonzero(mask.any(axis=(0, 1))) * spacing[2])
+    expert = tuple(float(v) for v in np.percentile(expert_extents(ml), [10, 90]))
+    centre_x = np.argwhere(mask)[:, 0].mean()
+    out = dict(pieces=int(len(sizes)), outside_percent=100.0 * (1.0 - sizes.max() / sizes.sum()), volume_ml=ml,
+               solidity_3d=_solidity(main, spacing), solidity_2d=_solidity_2d(main), extent_mm=extent,
+               expert_extent_mm=expert, midline_mm=float(abs(centre_x - (mask.shape[0] - 1) / 2.0) * spacing[0]))
+    lo, hi = PLAUSIBLE["volume_ml"]
+    out["plausible"] = bool(out["outside_percent"] <= PLAUSIBLE["outside_percent"] and lo <= ml <= hi
+                            and out["solidity_2d"] >= PLAUSIBLE["solidity_2d"]
+                            and out["midline_mm"] <= PLAUSIBLE["midline_mm"]
+                            and expert[0] <= extent <= expert[1])
+    return out

@@ -1,0 +1,116 @@
+"""How the networks do where they have never looked: held-out real gland shapes in unseen styles.
+
+No expert-labelled real scan is bundled, so the networks are measured on the
+next best thing: phantom-v2 cases (:func:`medseg_edu.data.pelvis.prostate_phantom_v2`)
+built on the real expert gland shapes that no bundled network was trained on
+(:data:`~medseg_edu.data.gland_shapes.HELD_OUT_SHAPES`: 6 MSD, 5 ISBI 3 T and
+5 ISBI 1.5 T endorectal-coil glands, each at its own expert volume), rendered
+in T2 styles that no training image had (:data:`HELD_OUT_STYLES`). Besides
+Dice and volume error, :func:`end_recall` measures what failed on real scans:
+the ends of the gland (apex and base), and :func:`slices_found` whether every
+labelled slice but the outermost ones gets a prediction.
+
+What this can show: whether a network has learnt the real shapes - apex and
+base included - and copes with unseen contrasts and noise. What it cannot:
+how real scans look (the anatomy around the gland and its texture are still
+drawn by the phantom), so these numbers are never what happens on real scans.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.gland_shapes import HELD_OUT_SHAPES, shape_volume_ml
+from ..data.pelvis import prostate_phantom_v2
+from ..metrics import dice
+from ..volumetry import volume_ml
+
+__all__ = ["HELD_OUT_STYLES", "held_out_cases", "end_recall", "slices_found", "score"]
+
+#: T2 renderings of :data:`medseg_edu.data.pelvis.STYLES` no network was trained on.
+HELD_OUT_STYLES = ("noisy", "low_contrast")
+#: Share of the gland's cranio-caudal extent at each end that counts as apex or base.
+END_SHARE = 0.2
+
+
+def held_out_cases(*, first_seed=70000, styles=HELD_OUT_STYLES, shapes=HELD_OUT_SHAPES):
+    """One phantom-v2 case per held-out expert shape, at the shape's own volume, in an unseen style.
+
+    Case ``i`` uses ``shapes[i]``, seed ``first_seed + i`` (random pixel size 0.5-0.75 mm,
+    slices 3-4.5 mm, field of view, pose, endorectal coil in some) and style
+    ``styles[i % len(styles)]``.
+
+    Returns
+    -------
+    list of Case
+        ``meta["shape_id"]`` and ``meta["style"]`` say what each is.
+    """
+    return [prostate_phantom_v2(first_seed + i, shape_id=shape, held_out=True, spacing=None,
+                                volume_ml=round(shape_volume_ml(shape), 1), style=styles[i % len(styles)])
+            for i, shape in enumerate(shapes)]
+
+
+def _end_zones(truth, share):
+    present = np.flatnonzero(truth.any(axis=(0, 1)))
+    reach = max(1, int(round(share * len(present))))
+    return present, present[:reach], present[-reach:]
+
+
+def end_recall(mask, truth, *, share=END_SHARE):
+    """Mean per-slice recall of ``mask`` on the labelled slices at the apex and at the base.
+
+    The end zones are the first and the last ``share`` of the labelled slices (at least one
+    each; axis 2 runs from the feet up, so the first are the apex). On each of their slices
+    the recall is the share of the true gland pixels the mask covers (0 for a slice without
+    prediction); the slices' recalls are averaged.
+
+    Parameters
+    ----------
+    mask, truth : np.ndarray of bool, (x, y, z)
+
+    Returns
+    -------
+    (float, float)
+        Apex and base recall, 0-1 (NaN for an empty ``truth``).
+    """
+    mask, truth = np.asarray(mask, bool), np.asarray(truth, bool)
+    if not truth.any():
+        return float("nan"), float("nan")
+    _, apex, base = _end_zones(truth, share)
+
+    def recall(zone):
+        return float(np.mean([np.count_nonzero(mask[:, :, k] & truth[:, :, k]) / np.count_nonzero(truth[:, :, k])
+                              for k in zone]))
+
+    return recall(apex), recall(base)
+
+
+def slices_found(mask, truth, *, skip_share=0.1):
+    """Share of the labelled slices - all but the outermost ``skip_share`` at each end - where the mask has
+    at least one voxel (1.0: none missed). NaN for an empty ``truth``."""
+    mask, truth = np.asarray(mask, bool), np.asarray(truth, bool)
+    present = np.flatnonzero(truth.any(axis=(0, 1)))
+    if not len(present):
+        return float("nan")
+    skip = int(np.floor(skip_share * len(present)))
+    inner = present[skip:len(present) - skip]
+    return float(np.mean(mask[:, :, inner].any(axis=(0, 1))))
+
+
+def score(mask, case) -> dict:
+    """Dice, volume error, apex and base recall and the share of slices found of one mask on one case.
+
+    Returns
+    -------
+    dict
+        ``dice``, ``volume_error_percent`` (signed, against the true gland volume),
+        ``apex_recall``, ``base_recall``, ``slices_found`` and the case's ``shape_id``,
+        ``style`` and slice spacing ``slice_mm``.
+    """
+    truth = case.gland
+    true_ml = volume_ml(truth, case.spacing)
+    apex, base = end_recall(mask, truth)
+    meta = getattr(case, "meta", None) or {}
+    return dict(dice=dice(mask, truth), volume_error_percent=100.0 * (volume_ml(mask, case.spacing) / true_ml - 1.0),
+                apex_recall=apex, base_recall=base, slices_found=slices_found(mask, truth),
+                shape_id=meta.get("shape_id"), style=meta.get("style"), slice_mm=float(case.spacing[2]))

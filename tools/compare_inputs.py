@@ -1,0 +1,312 @@
+"""Which input should the bundled U-Net see: one slice (2D), a slice and its neighbours (2.5D), or a block (3D)?
+
+    python tools/compare_inputs.py [--steps 600] [--seeds 0 1] [--designs 2d 2.5d 3d]
+    python tools/compare_inputs.py --report-only      # rewrite the section from the saved results
+
+Short proxy runs of the same recipe family as `make pretrained` (the synth training bank plus
+the phantom-v1 train split, end slices twice, randomise_batch, Adam with a cosine decay), one per
+design and seed, each measured where the choice matters:
+
+* on one phantom per held-out real expert shape in each of the two T2 styles no network was
+  trained on (32 cases, `medseg_edu.methods.held_out`): Dice, volume error, apex and base recall,
+  slices found;
+* on the phantom-v1 test split (Dice: the classic notebooks' cases must stay easy);
+* on the real T2 scans (no labels: how many masks are plausible, `methods.quality.plausibility`);
+* and the CPU seconds per training step (what fits in the `make pretrained` budget).
+
+Designs: ``2d`` a `nets.UNet` on single grid slices; ``2.5d`` the same U-Net with the slices
+CONTEXT_STEP_MM below and above as two more input channels; ``3d`` a small anisotropic 3D U-Net
+(3 x 3 x 3 convolutions, in-plane pooling only, width 8: about the CPU cost of the 2.5D width-16
+U-Net per step) on blocks of 8 slices resampled to CONTEXT_STEP_MM, predicting all 8. The results
+(JSON per run) go to --out, the summary table into the section "The choice of input" of
+data/weights/TRAINING.md, which `make pretrained` keeps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import resource
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from medseg_edu import nets, seed_everything, weights
+from medseg_edu import train as train_module
+from medseg_edu.data import CONTEXT_STEP_MM, GRID, PIXEL_MM, from_grid, normalise, prostate_split, to_grid
+from medseg_edu.data.synth import SynthSlices, phantom_v1_volumes, randomise_batch, synthetic_slices
+from medseg_edu.masks import largest_component
+from medseg_edu.methods import held_out
+from medseg_edu.methods.deep import probability_volume
+from medseg_edu.methods.quality import plausibility
+from medseg_edu.metrics import dice
+from medseg_edu.train import dice_ce_loss, fit, load_checkpoint
+
+CHOICE = "## The choice of input: 2D, 2.5D or 3D"
+BLOCK = 8  # slices per 3D block
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+# --------------------------------------------------------------------------- the 3D candidate
+
+def _block3(i, o):
+    return nn.Sequential(nn.Conv3d(i, o, 3, padding=1, bias=False), nn.BatchNorm3d(o), nn.ReLU(inplace=True),
+                         nn.Conv3d(o, o, 3, padding=1, bias=False), nn.BatchNorm3d(o), nn.ReLU(inplace=True))
+
+
+class UNet3D(nn.Module):
+    """Anisotropic 3D U-Net: 3 x 3 x 3 convolutions, pooling in-plane only (the slices are thick)."""
+
+    def __init__(self, width=8, depth=3):
+        super().__init__()
+        ch = [width * 2 ** level for level in range(depth + 1)]
+        self.down = nn.ModuleList([_block3(1 if level == 0 else ch[level - 1], ch[level]) for level in range(depth)])
+        self.pool = nn.MaxPool3d((1, 2, 2))
+        self.bottleneck = _block3(ch[depth - 1], ch[depth])
+        self.up = nn.ModuleList([nn.ConvTranspose3d(ch[level + 1], ch[level], (1, 2, 2), stride=(1, 2, 2))
+                                 for level in reversed(range(depth))])
+        self.merge = nn.ModuleList([_block3(2 * ch[level], ch[level]) for level in reversed(range(depth))])
+        self.head = nn.Conv3d(ch[0], 2, 1)
+
+    def forward(self, x):
+        skips = []
+        for down in self.down:
+            x = down(x)
+            skips.append(x)
+            x = self.pool(x)
+        x = self.bottleneck(x)
+        for up, merge, skip in zip(self.up, self.merge, reversed(skips)):
+            x = merge(torch.cat([skip, up(x)], 1))
+        return self.head(x)
+
+
+def _to_step(volume, slice_mm):
+    """(z, H, W) slices -> slices CONTEXT_STEP_MM apart (linear interpolation)."""
+    n = len(volume)
+    position = np.arange(0, (n - 1) * slice_mm + 1e-6, CONTEXT_STEP_MM) / slice_mm
+    below = np.minimum(np.floor(position).astype(int), n - 1)
+    share = (position - below)[:, None, None]
+    return ((1 - share) * volume[below] + share * volume[np.minimum(below + 1, n - 1)]).astype(np.float32)
+
+
+def _from_step(volume, n, slice_mm):
+    """Inverse of :func:`_to_step`: back onto ``n`` slices ``slice_mm`` apart."""
+    position = np.arange(n) * slice_mm / CONTEXT_STEP_MM
+    m = len(volume)
+    below = np.minimum(np.floor(position).astype(int), m - 1)
+    share = np.clip(position - below, 0, 1)[:, None, None]
+    return ((1 - share) * volume[below] + share * volume[np.minimum(below + 1, m - 1)]).astype(np.float32)
+
+
+class _Blocks(torch.utils.data.Dataset):
+    """Blocks of BLOCK consecutive slices (CONTEXT_STEP_MM apart) reaching the gland, with their label maps.
+
+    Every item is a fresh random block (``len`` is nominal): ``(image[BLOCK, H, W], labels[BLOCK, H, W])``.
+    """
+
+    def __init__(self, seed):
+        data = synthetic_slices("train", progress=False)
+        volumes = [(data["images"][data["volume"] == v].astype(np.float32), data["masks"][data["volume"] == v],
+                    float(data["slice_mm"][data["volume"] == v][0])) for v in np.unique(data["volume"])]
+        volumes += phantom_v1_volumes()
+        self.volumes = []
+        for image, mask, mm in volumes:
+            image, mask = _to_step(image, mm), _to_step(mask.astype(np.float32), mm) >= 0.5
+            if len(image) < BLOCK:
+                pad = BLOCK - len(image)
+                image = np.concatenate([image, np.repeat(image[-1:], pad, 0)])
+                mask = np.concatenate([mask, np.repeat(mask[-1:], pad, 0)])
+            self.volumes.append((image, mask))
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return 10 ** 6
+
+    def __getitem__(self, i):
+        image, mask = self.volumes[self.rng.integers(len(self.volumes))]
+        present = np.flatnonzero(mask.any(axis=(1, 2)))
+        lo = max(0, present[0] - BLOCK + 2) if len(present) else 0
+        hi = min(len(image) - BLOCK, present[-1] - 1) if len(present) else len(image) - BLOCK
+        start = int(self.rng.integers(lo, max(lo, hi) + 1))
+        return (torch.from_numpy(image[start:start + BLOCK]),
+                torch.from_numpy(mask[start:start + BLOCK].astype(np.int64)))
+
+
+class _OnBlocks(nn.Module):
+    """A 3D network fed ``(N, BLOCK, H, W)`` blocks the way ``fit`` hands over batches (slices as channels)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x[:, None])
+
+
+@torch.no_grad()
+def _probability_3d(model, image, spacing):
+    """Gland probability of a scan from the 3D network, mirrored and plain averaged (as ``segment`` does)."""
+    slices = to_grid(normalise(image), spacing)
+    out = []
+    for mirror in (False, True):
+        grid = np.ascontiguousarray(slices[:, ::-1] if mirror else slices)
+        block = torch.from_numpy(_to_step(grid, spacing[2]))[None]  # (1, slices, H, W): one block
+        p = _from_step(torch.softmax(model(block), 1)[0, 1].numpy(), len(slices), spacing[2])
+        out.append(p[:, ::-1] if mirror else p)
+    return from_grid(np.ascontiguousarray((out[0] + out[1]) / 2), image.shape, spacing)
+
+
+# --------------------------------------------------------------------------- one run
+
+def _cases():
+    return held_out.held_out_cases() + held_out.held_out_cases(first_seed=71000,
+                                                               styles=held_out.HELD_OUT_STYLES[::-1])
+
+
+def _real_scans():
+    from medseg_edu.data import REAL_SCANS, real_scan
+    from medseg_edu.io import load_volume
+
+    scans = [(name, real_scan(name)) for name in REAL_SCANS]
+    extra = os.environ.get("MEDSEG_EDU_EXTRA_REAL")
+    if extra:
+        bundled = {n.lower() for n in REAL_SCANS}
+        scans += [(Path(p).name.split("_")[1], load_volume(p)) for p in sorted(glob.glob(os.path.join(extra, "*.nii*")))
+                  if not any(b in Path(p).name.lower() for b in bundled)]
+    return scans
+
+
+def run(design, seed, steps, out: Path, cases) -> dict:
+    """Train one design with one seed, measure it; the result (also saved as JSON in ``out``)."""
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    seed_everything(seed)
+    if design == "3d":
+        net = UNet3D(width=8)
+        model, train, val, batch = _OnBlocks(net), _Blocks(seed), None, 2
+    else:
+        context = 1 if design == "2.5d" else 0
+        model = nets.UNet(width=16, depth=3, in_channels=2 * context + 1)
+        train = SynthSlices("train", context=context, with_v1=True, end_repeats=1, progress=False)
+        val, batch = SynthSlices("val", context=context, progress=False), 16
+    checkpoint = out / f"{design}_seed{seed}.pt"
+    wall, cpu = time.perf_counter(), _cpu()
+    layout = train_module.memory_format
+    if design == "3d":  # channels-last is a 2D layout; the 3D network computes in the default one
+        train_module.memory_format = lambda on: torch.contiguous_format
+    try:
+        fit(model, train, val, max_steps=steps, batch_size=batch, lr=2e-3, augment=randomise_batch, seed=seed,
+            checkpoint=checkpoint, progress=False, plot=False, val_every=max(50, steps // 10), lr_decay="cosine")
+    finally:
+        train_module.memory_format = layout
+    seconds, cpu_seconds = time.perf_counter() - wall, _cpu() - cpu
+    load_checkpoint(model, checkpoint)
+    model.eval()
+
+    def probability(image, spacing):
+        if design == "3d":
+            return _probability_3d(model, image, spacing)
+        return probability_volume(model, image, spacing, tta=True)
+
+    def mask(image, spacing):
+        return largest_component(probability(image, spacing) >= 0.5)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = [held_out.score(mask(c.image, c.spacing), c) for c in cases]
+        v1 = [dice(mask(c.image, c.spacing), c.gland) for c in prostate_split("test")]
+        real = []
+        for name, vol in _real_scans():
+            image = np.asarray(vol.array, np.float32)
+            raw = probability(image, vol.spacing) >= 0.5
+            real.append(dict(scan=name, **plausibility(largest_component(raw), vol.spacing, raw_mask=raw)))
+    result = dict(design=design, seed=seed, steps=steps, seconds=seconds, cpu_seconds=cpu_seconds,
+                  load=os.getloadavg()[0], rows=rows, v1_dice=v1, real=real)
+    (out / f"{design}_seed{seed}.json").write_text(json.dumps(result, default=float, indent=1))
+    return result
+
+
+# --------------------------------------------------------------------------- the report
+
+def report(results) -> str:
+    """The section of TRAINING.md: one row per design (mean over seeds, the seeds' range in brackets)."""
+    def stat(values, digits=3):
+        values = np.asarray(values, float)
+        return f"{values.mean():.{digits}f}" + (f" ({values.min():.{digits}f}-{values.max():.{digits}f})"
+                                               if len(values) > 1 else "")
+
+    runs = sorted({(r["steps"], r["design"]) for r in results}, key=lambda k: (k[0], ("2d", "2.5d", "3d").index(k[1])))
+    steps = sorted({r["steps"] for r in results})
+    n_cases = len(results[0]["rows"])
+    n_real = len(results[0]["real"])
+    lines = [f"\nRuns of {' and '.join(map(str, steps))} steps (`tools/compare_inputs.py`: the recipe family of "
+             "the bundled U-Net - synth bank plus phantom-v1 train split, end slices twice, `randomise_batch`, "
+             "Adam 2e-3 with a cosine decay), one per design and seed, measured on one phantom per held-out real "
+             f"shape in each of the two unseen T2 styles ({n_cases} cases: Dice, volume error, apex / base "
+             "recall, slices found - see the evaluation below), on the phantom-v1 test split, and for "
+             f"plausibility on {n_real} real scans. *2d*: `nets.UNet(width=16)` on single grid slices; *2.5d*: "
+             f"the same with the slices {CONTEXT_STEP_MM:g} mm below and above as input channels; *3d*: an "
+             "anisotropic 3D U-Net (3 x 3 x 3 convolutions, in-plane pooling, width 8) on blocks of "
+             f"{BLOCK} slices resampled to {CONTEXT_STEP_MM:g} mm, batches of 2 blocks. Mean over the seeds, "
+             "their range in brackets. CPU seconds per step were measured with other work on the machine.\n",
+             "| design | steps | seeds | mean Dice | median abs. volume error | max abs. volume error | apex recall "
+             "| base recall | slices found | phantom-v1 test Dice | plausible real masks | CPU s per step |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n_steps, design in runs:
+        own = [r for r in results if r["design"] == design and r["steps"] == n_steps]
+        per_seed = lambda key: [np.mean([row[key] for row in r["rows"]]) for r in own]  # noqa: E731
+        lines.append(
+            f"| {design} | {n_steps} | {', '.join(str(r['seed']) for r in own)} | {stat(per_seed('dice'))} "
+            f"| {stat([np.median(np.abs([row['volume_error_percent'] for row in r['rows']])) for r in own], 1)} % "
+            f"| {stat([np.max(np.abs([row['volume_error_percent'] for row in r['rows']])) for r in own], 1)} % "
+            f"| {stat(per_seed('apex_recall'))} | {stat(per_seed('base_recall'))} | {stat(per_seed('slices_found'))} "
+            f"| {stat([np.mean(r['v1_dice']) for r in own])} "
+            f"| {' / '.join(str(sum(p['plausible'] for p in r['real'])) for r in own)} of {n_real} "
+            f"| {stat([r['cpu_seconds'] / r['steps'] for r in own], 2)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str, training_md: Path) -> None:
+    """Put ``text`` under the heading CHOICE of ``training_md``, replacing what was there."""
+    old = training_md.read_text() if training_md.exists() else "# Bundled weights\n"
+    if CHOICE in old:
+        head, rest = old.split(CHOICE, 1)
+        tail = rest.split("\n## ", 1)[1] if "\n## " in rest else ""
+        old = head.rstrip("\n") + "\n" + (f"\n## {tail}" if tail else "")
+    training_md.write_text(old.rstrip("\n") + f"\n\n{CHOICE}\n{text}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--designs", nargs="+", default=["2d", "2.5d", "3d"], choices=["2d", "2.5d", "3d"])
+    parser.add_argument("--out", type=Path, default=Path("build/compare_inputs"))
+    parser.add_argument("--report-only", action="store_true", help="only rewrite the section from --out")
+    parser.add_argument("--training-md", type=Path, default=weights.weights_dir() / "TRAINING.md")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        cases = _cases()
+        for design in args.designs:
+            for seed in args.seeds:
+                result = run(design, seed, args.steps, args.out, cases)
+                print(design, seed, f"Dice {np.mean([r['dice'] for r in result['rows']]):.3f}", flush=True)
+    results = [json.loads(p.read_text()) for p in sorted(args.out.glob("*_seed*.json"))]
+    text = report(results)
+    print(text)
+    write_section(text, args.training_md)
+
+
+if __name__ == "__main__":
+    main()
