@@ -1,7 +1,7 @@
 """Which input should the bundled U-Net see: one slice (2D), a slice and its neighbours (2.5D), or a block (3D)?
 
     python tools/compare_inputs.py [--steps 600] [--seeds 0 1] [--designs 2d 2.5d 3d]
-    python tools/compare_inputs.py --report-only      # rewrite the section from the saved results
+    python tools/compare_inputs.py --report-only      # rewrite the section from benchmarks/compare_inputs/
 
 Short proxy runs of the same recipe family as `make pretrained` (the synth training bank plus
 the phantom-v1 train split, end slices twice, randomise_batch, Adam with a cosine decay), one per
@@ -49,6 +49,7 @@ from medseg_edu.methods.quality import plausibility
 from medseg_edu.metrics import dice
 from medseg_edu.train import dice_ce_loss, fit, load_checkpoint
 
+ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
 
@@ -291,7 +292,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--designs", nargs="+", default=["2d", "2.5d", "3d"], choices=["2d", "2.5d", "3d"])
-    parser.add_argument("--out", type=Path, default=Path("build/compare_inputs"))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "compare_inputs")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the section from --out")
     parser.add_argument("--training-md", type=Path, default=weights.weights_dir() / "TRAINING.md")
     args = parser.parse_args()

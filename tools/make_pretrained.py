@@ -36,6 +36,8 @@ OUT = weights.weights_dir()
 
 
 EVALUATION = "## 3D evaluation of the bundled weights"
+#: Written by tools/compare_inputs.py as the file's last section; kept here as it is.
+CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 
 
 def write_record(evaluation: str | None = None) -> None:
@@ -51,8 +53,10 @@ def write_record(evaluation: str | None = None) -> None:
                         f"| {m['steps']} x {m['batch_size']} | {m['lr']} | {m['augmentation']} "
                         f"| {m['seconds']:.0f} s | {m.get('machine', '')} | {m['val_dice']:.3f} | {m['date']} |")
     path = OUT / "TRAINING.md"
-    if evaluation is None and path.exists() and EVALUATION in path.read_text():
-        evaluation = path.read_text().split(EVALUATION, 1)[1]
+    old = path.read_text() if path.exists() else ""
+    choice = old.split(CHOICE, 1)[1] if CHOICE in old else None
+    if evaluation is None and EVALUATION in old:
+        evaluation = old.split(CHOICE, 1)[0].split(EVALUATION, 1)[1]
     path.write_text(
         "# Bundled weights: how they were trained\n\n"
         "Made by `make pretrained` (`tools/make_pretrained.py`) with `medseg_edu.train.fit` "
@@ -76,7 +80,8 @@ def write_record(evaluation: str | None = None) -> None:
         "| name | architecture | parameters | file | steps x batch | lr | augmentation | time "
         "| machine | val Dice | date |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
-        + (f"\n{EVALUATION}{evaluation}" if evaluation else ""))
+        + (f"\n{EVALUATION}{evaluation}" if evaluation else "")
+        + (f"\n{CHOICE}{choice}" if choice else ""))
 
 
 def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
