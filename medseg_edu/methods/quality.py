@@ -369,84 +369,100 @@ def quality_report(image, spacing, mask, *, probability=None, augmented_masks=No
     ['image_looks_like_mr']
     """
     image, spacing = as_volume(image, spacing)
-    shape = image.shape
-    mask = _mask_like(mask, shape, "mask")
-    raw = mask if raw_mask is None else _mask_like(raw_mask, shape, "raw_mask")
-    coverage_mm = shape[2] * spacing[2]
+    mask = _mask_like(mask, image.shape, "mask")
+    raw = mask if raw_mask is None else _mask_like(raw_mask, image.shape, "raw_mask")
+    p = None if probability is None else np.asarray(probability)
+    if p is not None:
+        same_shape(p, mask, ("probability", "mask"))
+    coverage_mm = image.shape[2] * spacing[2]
     whole_gland = coverage_mm >= MIN_WHOLE_GLAND_COVERAGE_MM
-    checks = []
-
     found = bool(mask.any())
-    checks.append(Check("gland_found", float(found), "not empty", found,
-                        "the mask is empty (no gland found)" if not found else "a gland was found"))
+    checks = [_check_found(found), _check_volume(mask, spacing, whole_gland, coverage_mm)]
+    if found:
+        checks += [_check_pieces(raw), _check_edges(mask, spacing)]
+        if whole_gland:
+            checks.append(_check_ends(mask, p, spacing))
+        checks.append(_check_compactness(mask, spacing))
+        others = [_mask_like(m, image.shape, f"augmented_masks[{i}]") for i, m in enumerate(augmented_masks or ())]
+        if others:
+            checks.append(_check_tta(mask, others))
+        if p is not None:
+            checks.append(_check_confidence(mask, p))
+    checks.append(_check_mr_like(image, spacing))
+    return QualityReport(tuple(checks))
 
+
+# One function per check of quality_report, in the order of its docstring.
+
+def _check_found(found):
+    return Check("gland_found", float(found), "not empty", found,
+                 "the mask is empty (no gland found)" if not found else "a gland was found")
+
+
+def _check_volume(mask, spacing, whole_gland, coverage_mm):
     ml = volume_ml(mask, spacing)
     lo, hi = VOLUME_LIMITS_ML
     if whole_gland:
         vol_ok, limit = lo <= ml <= hi, f"{lo:g}-{hi:g} mL"
     else:
         vol_ok, limit = ml <= hi, f"<= {hi:g} mL (slab of {coverage_mm:.0f} mm)"
-    checks.append(Check("volume_ml", ml, limit, vol_ok, f"volume {ml:.3g} mL (limits {limit})", "mL"))
+    return Check("volume_ml", ml, limit, vol_ok, f"volume {ml:.3g} mL (limits {limit})", "mL")
 
-    if found:
-        labelled = label(raw, connectivity=1)
-        sizes = np.bincount(labelled.ravel())[1:]
-        n_pieces = int(np.count_nonzero(sizes))
-        outside = 100.0 * (1.0 - sizes.max() / sizes.sum()) if n_pieces else 0.0
-        checks.append(Check(
-            "pieces", outside, f"<= {MAX_OUTSIDE_LARGEST_PERCENT:g} % outside largest",
-            outside <= MAX_OUTSIDE_LARGEST_PERCENT,
-            f"mask in {n_pieces} piece{'s' if n_pieces != 1 else ''}, {outside:.0f} % outside the largest "
-            f"(limit {MAX_OUTSIDE_LARGEST_PERCENT:g} %)", "%"))
 
-        touched = _edges_touched(mask, spacing)
-        checks.append(Check(
-            "touches_edge", float(len(touched)), "no in-plane edge",
-            not touched, "mask touches " + ", ".join(touched) if touched else "inside the field of view"))
+def _check_pieces(raw):
+    sizes = np.bincount(label(raw, connectivity=1).ravel())[1:]
+    n_pieces = int(np.count_nonzero(sizes))
+    outside = 100.0 * (1.0 - sizes.max() / sizes.sum()) if n_pieces else 0.0
+    return Check("pieces", outside, f"<= {MAX_OUTSIDE_LARGEST_PERCENT:g} % outside largest",
+                 outside <= MAX_OUTSIDE_LARGEST_PERCENT,
+                 f"mask in {n_pieces} piece{'s' if n_pieces != 1 else ''}, {outside:.0f} % outside the largest "
+                 f"(limit {MAX_OUTSIDE_LARGEST_PERCENT:g} %)", "%")
 
-        if whole_gland:
-            p = None if probability is None else np.asarray(probability)
-            if p is not None:
-                same_shape(p, mask, ("probability", "mask"))
-            open_ends = _open_ends(mask, p, spacing)
-            checks.append(Check(
-                "gland_ends", float(len(open_ends)),
-                "inside the scan" + (f", p < {END_P:g} beyond" if p is not None else ""), not open_ends,
-                "; ".join(open_ends) if open_ends else "both ends inside the scan"))
 
-        solidity = _solidity(largest_component(mask), spacing)
-        checks.append(Check("compactness", solidity, f">= {MIN_SOLIDITY:g} (solidity)", solidity >= MIN_SOLIDITY,
-                            f"solidity {solidity:.2f} (limit {MIN_SOLIDITY:g})"))
+def _check_edges(mask, spacing):
+    touched = _edges_touched(mask, spacing)
+    return Check("touches_edge", float(len(touched)), "no in-plane edge", not touched,
+                 "mask touches " + ", ".join(touched) if touched else "inside the field of view")
 
-        if augmented_masks is not None:
-            others = [_mask_like(m, shape, f"augmented_masks[{i}]") for i, m in enumerate(augmented_masks)]
-            if others:
-                worst = min(dice(mask, other) for other in others)
-                checks.append(Check(
-                    "tta_agreement", worst, f">= {MIN_TTA_DICE:g} (Dice)", worst >= MIN_TTA_DICE,
-                    f"the flipped-input prediction agrees with Dice {worst:.2f} (limit {MIN_TTA_DICE:g})"))
 
-        if probability is not None:
-            p = np.asarray(probability)
-            same_shape(p, mask, ("probability", "mask"))
-            share = 100.0 * float(np.mean(p[mask] >= CONFIDENT_P))
-            checks.append(Check(
-                "confidence", share, f">= {100 * MIN_CONFIDENT_SHARE:g} % with p >= {CONFIDENT_P:g}",
-                share >= 100 * MIN_CONFIDENT_SHARE,
-                f"only {share:.0f} % of the gland has probability >= {CONFIDENT_P:g} "
-                f"(limit {100 * MIN_CONFIDENT_SHARE:g} %)", "%"))
+def _check_ends(mask, probability, spacing):
+    open_ends = _open_ends(mask, probability, spacing)
+    return Check("gland_ends", float(len(open_ends)),
+                 "inside the scan" + (f", p < {END_P:g} beyond" if probability is not None else ""), not open_ends,
+                 "; ".join(open_ends) if open_ends else "both ends inside the scan")
 
+
+def _check_compactness(mask, spacing):
+    solidity = _solidity(largest_component(mask), spacing)
+    return Check("compactness", solidity, f">= {MIN_SOLIDITY:g} (solidity)", solidity >= MIN_SOLIDITY,
+                 f"solidity {solidity:.2f} (limit {MIN_SOLIDITY:g})")
+
+
+def _check_tta(mask, others):
+    worst = min(dice(mask, other) for other in others)
+    return Check("tta_agreement", worst, f">= {MIN_TTA_DICE:g} (Dice)", worst >= MIN_TTA_DICE,
+                 f"the flipped-input prediction agrees with Dice {worst:.2f} (limit {MIN_TTA_DICE:g})")
+
+
+def _check_confidence(mask, probability):
+    share = 100.0 * float(np.mean(probability[mask] >= CONFIDENT_P))
+    return Check("confidence", share, f">= {100 * MIN_CONFIDENT_SHARE:g} % with p >= {CONFIDENT_P:g}",
+                 share >= 100 * MIN_CONFIDENT_SHARE,
+                 f"only {share:.0f} % of the gland has probability >= {CONFIDENT_P:g} "
+                 f"(limit {100 * MIN_CONFIDENT_SHARE:g} %)", "%")
+
+
+def _check_mr_like(image, spacing):
     r = _autocorrelation(image)
     texture_ok = bool(np.isfinite(r) and r >= MIN_AUTOCORRELATION)
     problems = [] if texture_ok else [
         "the image is constant" if not np.isfinite(r) else
         f"the image looks like noise (neighbouring-voxel correlation {r:.2f}, limit {MIN_AUTOCORRELATION:g})"]
-    problems += _geometry_problems(shape, spacing)
+    problems += _geometry_problems(image.shape, spacing)
     limit = (f"r >= {MIN_AUTOCORRELATION:g}, FOV {FOV_LIMITS_MM[0]:g}-{FOV_LIMITS_MM[1]:g} mm, "
              f"pixel <= {MAX_PIXEL_MM:g} mm, slice {SLICE_LIMITS_MM[0]:g}-{SLICE_LIMITS_MM[1]:g} mm")
-    checks.append(Check("image_looks_like_mr", r, limit, not problems,
-                        "; ".join(problems) if problems else "MR-like texture and geometry"))
-    return QualityReport(tuple(checks))
+    return Check("image_looks_like_mr", r, limit, not problems,
+                 "; ".join(problems) if problems else "MR-like texture and geometry")
 
 
 def doubt_message(report: QualityReport, *, method: str = "unet") -> str | None:
