@@ -71,3 +71,18 @@ def test_a_missing_file_is_named(monkeypatch, tmp_path):
             g.label_map("Prostate3T-01-0002")
     finally:
         g.label_map.cache_clear()
+
+
+@pytest.mark.parametrize("volume_ml, warp_mm", [(25.0, 2.0), (140.0, 3.5), (60.0, 0.0)])
+def test_sampling_only_where_the_gland_can_reach_changes_nothing(monkeypatch, volume_ml, warp_mm):
+    """place_gland samples a tight box around the gland; sampling the whole warp box must give the same map."""
+    axes = [np.arange(-70.0, 70.0, 0.7), np.arange(-70.0, 70.0, 0.7), np.arange(-45.0, 45.0, 1.2)]
+    pose = dict(rotate=g.rotation(15.0, -6.0, 4.0), mirror=True, stretch=(1.05, 0.92, 1.08), warp_mm=warp_mm)
+    tight = g.place_gland("Prostate3T-01-0007", axes, (3.0, -2.0, 1.0), volume_ml,
+                          rng=np.random.default_rng(5), **pose)
+    box_around = g._box_around
+    monkeypatch.setattr(g, "_box_around", lambda grid, centre, half, within=None:
+                        within if within is not None else box_around(grid, centre, half))
+    whole = g.place_gland("Prostate3T-01-0007", axes, (3.0, -2.0, 1.0), volume_ml,
+                          rng=np.random.default_rng(5), **pose)
+    assert tight.any() and np.array_equal(tight, whole)

@@ -141,6 +141,17 @@ def _kernel_was_reaped(pid: int | None) -> bool:
     return done == pid  # we reaped it just now: accounted as well
 
 
+def _kernel_cpu(client) -> float:
+    """CPU seconds (user + system, its own and its reaped children's) of the client's kernel so far."""
+    import psutil
+
+    try:
+        t = psutil.Process(client.km.provisioner.process.pid).cpu_times()
+        return t.user + t.system + t.children_user + t.children_system
+    except Exception:  # no kernel yet or it has gone
+        return float("nan")
+
+
 class _CellClock:
     """Wall and kernel CPU seconds of every code cell (``--cells``: where a notebook's time goes).
 
@@ -154,18 +165,8 @@ class _CellClock:
         self.rows: list[dict] = []
         self._start: tuple[float, float] | None = None
 
-    def _kernel_cpu(self) -> float:
-        import psutil
-
-        try:
-            pid = self.client.km.provisioner.process.pid
-            t = psutil.Process(pid).cpu_times()
-            return t.user + t.system + t.children_user + t.children_system
-        except Exception:  # no kernel yet or it has gone
-            return float("nan")
-
     def before(self, cell, cell_index, **_):
-        self._start = (time.perf_counter(), self._kernel_cpu())
+        self._start = (time.perf_counter(), _kernel_cpu(self.client))
 
     def after(self, cell, cell_index, **_):
         if self._start is None:
@@ -173,7 +174,48 @@ class _CellClock:
         wall, cpu = self._start
         first = next((line for line in cell.source.splitlines() if line.strip()), "")
         self.rows.append({"cell": cell_index, "seconds": round(time.perf_counter() - wall, 2),
-                          "cpu_seconds": round(self._kernel_cpu() - cpu, 2), "first_line": first[:70]})
+                          "cpu_seconds": round(_kernel_cpu(self.client) - cpu, 2), "first_line": first[:70]})
+
+
+class _Nudger:
+    """Wake a kernel that sits idle while a cell waits for its reply.
+
+    With ipykernel 6.31 / pyzmq 27 the kernel now and then misses the wake-up
+    for an ``execute_request`` that has already reached its shell socket: the
+    kernel sits idle, the client waits for a reply that never comes (seen for
+    240-600 s; nbclient's cell timeout would end it much later). Any further
+    message on the shell socket wakes it, and the kernel then reads both. So
+    while a cell runs, every ``every`` seconds in which the kernel used no CPU
+    (under 0.05 s: idle threads tick), this sends a ``kernel_info_request`` (its reply has another parent,
+    and nbclient drops it). A nudge costs nothing when the kernel is merely
+    waiting; the number sent is reported as ``nudges``.
+    """
+
+    def __init__(self, client, every: float = 10.0):
+        self.client, self.every, self.sent = client, every, 0
+        self._task = None
+
+    async def _watch(self):
+        import asyncio
+
+        last = _kernel_cpu(self.client)
+        while True:
+            await asyncio.sleep(self.every)
+            now = _kernel_cpu(self.client)
+            if now - last < 0.05:  # next to no CPU in `every` seconds: a lost wake-up, or a sleeping cell
+                self.client.kc.kernel_info()
+                self.sent += 1
+            last = now
+
+    def start(self, **_):
+        import asyncio
+
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    def stop(self, **_):
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
 
 
 def format_cells(row: dict, top: int) -> str:
@@ -200,10 +242,20 @@ def run_one(path: Path, timeout: int, inplace: bool, cells: bool = False) -> dic
         record_timing=False,  # no per-cell timestamps in committed notebooks
         resources={"metadata": {"path": str(path.parent)}},
     )
-    clock = None
-    if cells:
-        clock = _CellClock(client)
-        client.on_cell_execute, client.on_cell_executed = clock.before, clock.after
+    clock = _CellClock(client) if cells else None
+    nudger = _Nudger(client)
+
+    def before(**kwargs):
+        if clock:
+            clock.before(**kwargs)
+        nudger.start()
+
+    def after(**kwargs):
+        nudger.stop()
+        if clock:
+            clock.after(**kwargs)
+
+    client.on_cell_execute, client.on_cell_executed = before, after
     sampler = _TreeSampler()
     sampler.start()
     status, detail = "ok", ""
@@ -251,6 +303,7 @@ def run_one(path: Path, timeout: int, inplace: bool, cells: bool = False) -> dic
         "status": status,
         "detail": detail,
         "cells": clock.rows if clock else [],
+        "nudges": nudger.sent,
     }
 
 
@@ -284,6 +337,8 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
         status = row["status"]
         if status != "ok" and row.get("detail"):
             status += f" ({row['detail'][:60]})"
+        if row.get("nudges"):
+            status += f" ({row['nudges']} nudge{'s' if row['nudges'] > 1 else ''})"
         if over_budget(row):
             status += " OVER"
         mark = "*" if row.get("method") == "psutil" else ""

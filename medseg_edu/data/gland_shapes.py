@@ -162,18 +162,22 @@ def craniocaudal_extent_mm(shape_id: str) -> float:
 
 @lru_cache(maxsize=None)
 def _shape(shape_id: str):
-    """(zone probabilities (2, x, y, z) float32, spacing, centre in voxels) of one label map."""
+    """(zone probabilities (2, x, y, z) float32, spacing, centre in voxels, reach in mm) of one label map."""
     labels, spacing = label_map(shape_id)
     sigma = [s / d for s, d in zip(_SMOOTH_MM, spacing)]
     zones = np.stack([ndimage.gaussian_filter((labels == k).astype(np.float32), sigma, mode="constant")
                       for k in (1, 2)])
     centre = np.argwhere(labels > 0).mean(0)
-    return zones, spacing, centre
+    # Linear interpolation reaches 0.5 only within one voxel of a voxel that is >= 0.5: nothing farther
+    # from the centre than this (mm) can become gland, however the shape is posed.
+    inside = np.argwhere(zones.sum(axis=0) >= 0.5)
+    reach_mm = float(np.linalg.norm((inside - centre) * spacing, axis=1).max() + np.linalg.norm(spacing))
+    return zones, spacing, centre, reach_mm
 
 
 def shape_volume_ml(shape_id: str) -> float:
     """Whole-gland volume (mL) of an expert label map on its own voxel grid."""
-    zones, spacing, _ = _shape(shape_id)
+    zones, spacing, _, _ = _shape(shape_id)
     return volumetry.volume_ml((zones[0] + zones[1]) >= 0.5, spacing)
 
 
@@ -217,40 +221,68 @@ def place_gland(shape_id, grid_axes, centre_mm, volume_ml=None, *, rotate=np.eye
     numpy.ndarray, uint8, the grid's shape
         0 background, 1 peripheral zone, 2 transition zone.
     """
-    zones, spacing, centre = _shape(shape_id)
+    zones, spacing, centre, reach_mm = _shape(shape_id)
     target = shape_volume_ml(shape_id) if volume_ml is None else float(volume_ml)
     if not 1.0 <= target <= 600.0:
         raise ValueError(f"volume_ml must be a gland volume in mL between 1 and 600, got {volume_ml!r}")
-    src_extent = np.array(zones.shape[1:]) * np.array(spacing)
     scale = (target / shape_volume_ml(shape_id)) ** (1 / 3)
-    # Only the box around the centre can hold the gland: sample there.
-    reach = 0.75 * np.linalg.norm(src_extent) * scale * max(stretch) + warp_mm + 5.0
-    box = tuple(slice(*np.searchsorted(a, [c - reach, c + reach])) for a, c in zip(grid_axes, centre_mm))
-    axes = [a[s] - c for a, s, c in zip(grid_axes, box, centre_mm)]
-    points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=0).reshape(3, -1)
-    if warp_mm > 0:
-        from .deform import random_displacement
-
-        box_shape = tuple(len(a) for a in axes)
-        box_spacing = tuple(float(a[1] - a[0]) if len(a) > 1 else 1.0 for a in axes)
-        field = random_displacement(box_shape, box_spacing, magnitude_mm=warp_mm, smoothness_mm=12.0,
-                                    seed=int(rng.integers(2**31)) if rng is not None else 0)
-        points = points + (field * np.array(box_spacing)[:, None, None, None]).reshape(3, -1)
     out = np.zeros(tuple(len(a) for a in grid_axes), np.uint8)
-    if min(out[box].shape, default=0) == 0:
+    # The warp is drawn on a generous box (its size fixes the random field: same seed, same gland) ...
+    src_extent = np.array(zones.shape[1:]) * np.array(spacing)
+    field_box = _box_around(grid_axes, centre_mm, 0.75 * np.linalg.norm(src_extent) * scale * max(stretch)
+                            + warp_mm + 5.0)
+    if min(out[field_box].shape, default=0) == 0:
         return out
-    flip = np.diag([-1.0 if mirror else 1.0, 1.0, 1.0])
-    local = flip @ np.asarray(rotate).T @ points  # gland frame, mm
+    field = _warp_field(grid_axes, field_box, warp_mm, rng)
     grid_spacing = [a[1] - a[0] if len(a) > 1 else 1.0 for a in grid_axes]
-    labels = None
-    for _ in range(8):
-        src = (local / (scale * np.asarray(stretch)[:, None])) / np.array(spacing)[:, None] + centre[:, None]
-        pz, tz = (ndimage.map_coordinates(z, src, order=1, mode="constant", cval=0.0) for z in zones)
-        gland = (pz + tz) >= 0.5
-        measured = volumetry.voxels_to_ml(gland.sum(), grid_spacing)
-        labels = np.where(gland, np.where(tz > pz, 2, 1), 0).astype(np.uint8)
-        if measured > 0 and abs(measured / target - 1.0) <= tolerance:
-            break
-        scale *= (target / measured) ** (1 / 3) if measured > 0 else 1.5
-    out[box] = labels.reshape(out[box].shape)
-    return out
+    room = 1.1  # ... but only the voxels that the gland, up to 10 % larger than first guessed, can reach are sampled
+    while True:
+        box = _box_around(grid_axes, centre_mm, reach_mm * scale * room * max(stretch) + warp_mm + 1.0, field_box)
+        local = _gland_frame(grid_axes, box, field_box, field, centre_mm, rotate, mirror)
+        largest = scale * room
+        for _ in range(8):
+            src = (local / (scale * np.asarray(stretch)[:, None])) / np.array(spacing)[:, None] + centre[:, None]
+            pz, tz = (ndimage.map_coordinates(z, src, order=1, mode="constant", cval=0.0) for z in zones)
+            gland = (pz + tz) >= 0.5
+            measured = volumetry.voxels_to_ml(gland.sum(), grid_spacing)
+            if measured > 0 and abs(measured / target - 1.0) <= tolerance:
+                break
+            scale *= (target / measured) ** (1 / 3) if measured > 0 else 1.5
+            if scale > largest:  # the gland would outgrow the sampled box: sample a larger one
+                break
+        if scale <= largest or box == field_box:
+            out[box] = np.where(gland, np.where(tz > pz, 2, 1), 0).astype(np.uint8).reshape(out[box].shape)
+            return out
+        room *= 1.5
+
+
+def _box_around(grid_axes, centre_mm, half_mm, within=None):
+    """Index box of the grid voxels less than ``half_mm`` from ``centre_mm`` along each axis (inside ``within``)."""
+    box = tuple(slice(*np.searchsorted(a, [c - half_mm, c + half_mm])) for a, c in zip(grid_axes, centre_mm))
+    if within is not None:
+        box = tuple(slice(max(b.start, w.start), min(max(b.stop, b.start), w.stop)) for b, w in zip(box, within))
+    return box
+
+
+def _warp_field(grid_axes, box, warp_mm, rng):
+    """Smooth random displacement (mm, 3 x box shape) of the voxels in ``box``; ``None`` without a warp."""
+    if warp_mm <= 0:
+        return None
+    from .deform import random_displacement
+
+    axes = [a[s] for a, s in zip(grid_axes, box)]
+    box_spacing = np.array([float(a[1] - a[0]) if len(a) > 1 else 1.0 for a in axes])
+    field = random_displacement(tuple(len(a) for a in axes), tuple(box_spacing), magnitude_mm=warp_mm,
+                                smoothness_mm=12.0, seed=int(rng.integers(2**31)) if rng is not None else 0)
+    return field * box_spacing[:, None, None, None]
+
+
+def _gland_frame(grid_axes, box, field_box, field, centre_mm, rotate, mirror):
+    """Positions (mm, 3 x n) of the voxels in ``box`` in the gland's own frame: warped, turned back, mirrored."""
+    axes = [a[s] - c for a, s, c in zip(grid_axes, box, centre_mm)]
+    points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=0)
+    if field is not None:
+        points += field[(slice(None),) + tuple(slice(b.start - f.start, b.stop - f.start)
+                                               for b, f in zip(box, field_box))]
+    flip = np.diag([-1.0 if mirror else 1.0, 1.0, 1.0])
+    return flip @ np.asarray(rotate).T @ points.reshape(3, -1)

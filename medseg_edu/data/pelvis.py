@@ -261,6 +261,13 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     def paint(code, where):
         tissue[np.broadcast_to(where, shape)] = code
 
+    def paint_ellipsoid(centre, radii, *shells):
+        """Paint ``(code, normalised radius)`` shells of one ellipsoid, outermost first, within its box only."""
+        box, r = _blob(axes, centre, radii, reach=1.05 * max(limit for _, limit in shells))
+        region = tissue[box]
+        for code, limit in shells:
+            region[r < limit] = code
+
     # Body: fat with septa, a skin line; patients differ in girth.
     body_r = (rng.uniform(150, 200), rng.uniform(95, 130))
     body_c = (rng.normal(0, 4), centre[1] + rng.uniform(-5, 15))
@@ -280,18 +287,14 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
         paint(T["muscle"], _ellipse(x, y, gl_c, (rng.uniform(38, 55), rng.uniform(22, 32))) < 1)
         fh_c = (cx + side * rng.uniform(80, 95), centre[1] + rng.uniform(-5, 10), centre[2] + rng.uniform(-5, 15))
         fh_r = rng.uniform(21, 26)
-        r = _ellipsoid(x, y, z, fh_c, (fh_r, fh_r, fh_r * 1.1))
-        paint(T["cortex"], r < 1.0 + 2.5 / fh_r)
-        paint(T["marrow"], r < 1.0)
+        paint_ellipsoid(fh_c, (fh_r, fh_r, fh_r * 1.1), (T["cortex"], 1.0 + 2.5 / fh_r), (T["marrow"], 1.0))
         # acetabulum / ischium: a bony wall between the hip and the obturator muscle
         ac = _ellipse(x, y, (fh_c[0] - side * fh_r * 1.05, fh_c[1] - 5), (7, 38))
         paint(T["cortex"], (ac < 1.0) & (z > bottom - 15))
         paint(T["marrow"], (ac < 0.6) & (z > bottom - 15))
         # pubic bone in front of the apex and mid-gland
-        pb = _ellipsoid(x, y, z, (cx + side * rng.uniform(10, 16), front + rng.uniform(14, 22),
-                                  bottom + rng.uniform(4, 14)), (rng.uniform(10, 14), rng.uniform(7, 10), 20))
-        paint(T["cortex"], pb < 1.0)
-        paint(T["marrow"], pb < 0.7)
+        paint_ellipsoid((cx + side * rng.uniform(10, 16), front + rng.uniform(14, 22), bottom + rng.uniform(4, 14)),
+                        (rng.uniform(10, 14), rng.uniform(7, 10), 20), (T["cortex"], 1.0), (T["marrow"], 0.7))
 
     # Obturator internus: a thick dark band along each side wall, striated along its length.
     ob_inner = (half_w + rng.uniform(14, 24), rng.uniform(40, 55))
@@ -336,9 +339,7 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     bl_r = np.array([rng.uniform(30, 55), rng.uniform(25, 40), rng.uniform(20, 35)])
     # above the base and in front of it: on real scans it dips in front of the upper gland, not round it
     bl_c = (cx + rng.normal(0, 4), front + rng.uniform(0, 12), top + bl_r[2] - rng.uniform(3, 8))
-    rb = _ellipsoid(x, y, z, bl_c, bl_r)
-    paint(T["bladder_wall"], rb < 1.0 + 3.5 / bl_r.min())
-    paint(T["urine"], rb < 1.0)
+    paint_ellipsoid(bl_c, bl_r, (T["bladder_wall"], 1.0 + 3.5 / bl_r.min()), (T["urine"], 1.0))
     for side in (-1, 1):
         start = np.array([cx + side * 4, back + 6, top - 4])
         stop = start + [side * rng.uniform(16, 26), -rng.uniform(2, 8), rng.uniform(8, 16)]
