@@ -183,8 +183,8 @@ class _Nudger:
     With ipykernel 6.31 / pyzmq 27 the kernel now and then misses the wake-up
     for an ``execute_request`` that has already reached its shell socket: the
     kernel sits idle, the client waits for a reply that never comes (seen for
-    240-600 s; nbclient's cell timeout would end it much later). Any further
-    message on the shell socket wakes it, and the kernel then reads both. So
+    240-600 s; nbclient's cell timeout would end it much later). A message from
+    a new connection wakes it, and the kernel then reads both. So
     while a cell runs, every ``every`` seconds in which the kernel used no CPU
     (under 0.05 s: idle threads tick), this sends a ``kernel_info_request`` (its reply has another parent,
     and nbclient drops it). A nudge costs nothing when the kernel is merely
@@ -203,9 +203,25 @@ class _Nudger:
             await asyncio.sleep(self.every)
             now = _kernel_cpu(self.client)
             if now - last < 0.05:  # next to no CPU in `every` seconds: a lost wake-up, or a sleeping cell
-                self.client.kc.kernel_info()
+                await asyncio.to_thread(self._nudge)
                 self.sent += 1
             last = now
+
+    def _nudge(self):
+        """A ``kernel_info_request`` over a connection of its own (one on the client's own shell
+        socket does not wake the kernel: seen here)."""
+        from jupyter_client import BlockingKernelClient
+
+        kc = BlockingKernelClient()
+        kc.load_connection_info(self.client.km.get_connection_info())
+        kc.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        try:
+            kc.kernel_info()
+            kc.get_shell_msg(timeout=5)
+        except Exception:  # no reply within 5 s: the kernel is busy after all, which is fine
+            pass
+        finally:
+            kc.stop_channels()
 
     def start(self, **_):
         import asyncio
@@ -216,6 +232,33 @@ class _Nudger:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+
+
+def _poll_in_slices() -> None:
+    """Make the client notice a message that has already arrived (the other half of :class:`_Nudger`).
+
+    The same lost wake-up happens on the client's side: the kernel has run every cell (its
+    execution count says so) while nbclient still waits in one long ``poll`` of its shell
+    socket for the reply. Here every wait is cut into 1 s polls, each followed by a direct
+    look at the socket's ``EVENTS``, which finds a message the event loop was never told
+    about. (A patch of jupyter_client's async channel, in this tool's child process only.)
+    """
+    import zmq
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    async def get_msg(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            wait_ms = 1000 if left is None else int(1000 * max(0.0, min(1.0, left)))
+            if await self.socket.poll(wait_ms) or self.socket.get(zmq.EVENTS) & zmq.POLLIN:
+                return await self._recv()
+            if left is not None and left <= 1.0:
+                raise Empty
+
+    from queue import Empty
+
+    AsyncZMQSocketChannel.get_msg = get_msg
 
 
 def format_cells(row: dict, top: int) -> str:
@@ -233,6 +276,7 @@ def run_one(path: Path, timeout: int, inplace: bool, cells: bool = False) -> dic
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
+    _poll_in_slices()
     path = path.resolve()
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(

@@ -159,10 +159,9 @@ def volume_interval(image, spacing, method="unet", *, level=0.9, n_augment=6, se
 
     Parameters
     ----------
-    image : np.ndarray, (x, y, z)
-        The scan, any intensity scale.
-    spacing : tuple of 3 float
-        Voxel size in mm.
+    image, spacing
+        The scan (x, y, z; any intensity scale) and its voxel size (3 floats, mm), as the deep
+        methods' ``segment`` takes them.
     method : str
         A deep method with bundled weights: ``"unet"`` (default), ``"dilated"``,
         ``"fcn"`` or ``"patch_cnn"`` (slow: one forward pass per pixel).
