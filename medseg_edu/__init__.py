@@ -9,7 +9,8 @@ Layers (an import only points down):
      recist, agreement, masks  (mL: volumetry; RECIST diameters: recist; Bland-Altman, ICC,
                                test-retest repeatability, coverage: agreement); mask clean-up
   2. data                      phantoms, MR rendering, MNI brain, MSD Task05, caches, datasets
-  3. nets, weights, train      networks, the bundled weights (recipe, files, loading), training loop
+  3. nets, weights, train      networks, the bundled weights and checkpoints (recipe, files, save, load),
+                               training loop (and the training of the bundled networks)
   4. methods                   segmentation methods, each with ``segment(image, spacing)``
   5. viz, widgets, exercises, showdown  figures, explorers, exercise checks, comparison
 """

@@ -1,23 +1,28 @@
-"""Training loop, loss and checkpoints for :mod:`medseg_edu.nets`.
+"""Training loop and loss for :mod:`medseg_edu.nets`, and the training of the bundled networks.
 
 One function, :func:`fit`, trains any of the course networks under a time,
 step or epoch budget, shows a progress bar and a live loss / validation-Dice
 curve in a notebook, and returns a :class:`History`. Everything is seeded, so
-the same call gives the same numbers on the same machine.
+the same call gives the same numbers on the same machine. :func:`train_bundled`
+re-creates a bundled network from its :data:`medseg_edu.weights.RECIPES` entry
+(what ``make pretrained`` runs).
 
-Layer 3 of the package: it imports ``_device`` and ``metrics`` (validation
-Dice). Inference on numpy batches is :func:`medseg_edu.methods.deep.predict_proba`;
-the bundled weights are made and loaded by :mod:`medseg_edu.weights`.
+Layer 3 of the package: it imports ``_device``, ``metrics`` (validation Dice),
+``data`` (the recipes' training sets) and :mod:`medseg_edu.weights`, the owner of
+the checkpoint format (``fit(..., checkpoint=path)`` saves with
+:func:`medseg_edu.weights.save_checkpoint`; ``weights`` never imports this module).
+Inference on numpy batches is :func:`medseg_edu.methods.deep.predict_proba`.
 """
 
 from __future__ import annotations
 
 import copy
-import json
+import datetime
 import math
+import os
+import platform
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,16 +30,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._device import memory_format, resolve, seed_everything
-from . import metrics, nets
+from . import metrics, nets, weights
+from .data import PatchDataset, SliceDataset
 
 __all__ = [
     "History",
     "dice_ce_loss",
     "fit",
     "evaluate_dice",
-    "save_checkpoint",
-    "load_checkpoint",
     "flip_augment",
+    "train_bundled",
 ]
 
 
@@ -354,7 +359,7 @@ def _save(model: nn.Module, path, best_state, history: History, metadata, *, ste
                               else "last"))
     if metadata is not None:
         meta.update(metadata(history) if callable(metadata) else metadata)
-    save_checkpoint(model, path, **meta)
+    weights.save_checkpoint(model, path, **meta)
     if best_state is not None:
         model.load_state_dict(final_state)
 
@@ -393,7 +398,8 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
         (The model's initial weights come from when it was built: call
         ``seed_everything`` before building it too.)
     checkpoint : path; the weights with the best validation Dice (or the last ones,
-        without validation data) are saved there with :func:`save_checkpoint`, their JSON
+        without validation data) are saved there with :func:`medseg_edu.weights.save_checkpoint`
+        (reload them with :func:`medseg_edu.weights.load_checkpoint`), their JSON
         sidecar (written once, at the end) recording ``val_dice`` and the ``settings`` of the run.
     metadata : dict, or a function ``metadata(history) -> dict``, optional
         More entries for that sidecar (they win over the ones above). A function is called
@@ -467,85 +473,6 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
     return history
 
 
-# --------------------------------------------------------------------------- checkpoints
-
-def _sidecar(path: Path) -> Path:
-    if path.suffix == ".json":
-        raise ValueError(f"Use a weights file name such as 'unet.pt', not {path.name!r}: "
-                         "the .json name is taken by the metadata sidecar.")
-    return path.with_suffix(".json")
-
-
-def _jsonable(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.generic,)):
-        return value.item()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
-def save_checkpoint(model: nn.Module, path, **meta) -> Path:
-    """Save ``model.state_dict()`` to ``path`` and ``meta`` to ``path`` with ``.json``.
-
-    The sidecar also records the architecture name and its constructor
-    arguments (``model.hparams``), so :func:`load_checkpoint` can refuse
-    weights meant for another network. Returns the weights path.
-    """
-    path = Path(path)
-    sidecar = _sidecar(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, path)
-    info = dict(architecture=type(model).__name__,
-                kwargs=dict(getattr(model, "hparams", {})),
-                torch=torch.__version__)
-    info.update(meta)
-    sidecar.write_text(json.dumps(_jsonable(info), indent=2, sort_keys=True) + "\n")
-    return path
-
-
-def _describe(name, kwargs) -> str:
-    args = ", ".join(f"{k}={v!r}" for k, v in (kwargs or {}).items())
-    return f"{name}({args})"
-
-
-def load_checkpoint(model: nn.Module, path, map_location="cpu") -> dict:
-    """Load weights saved by :func:`save_checkpoint` into ``model``; return the metadata.
-
-    Uses ``torch.load(..., weights_only=True)``: only tensors are read, never
-    arbitrary pickled code. Raises ``FileNotFoundError`` if the file is
-    missing and ``ValueError`` if it belongs to another architecture.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No checkpoint at {path}. Run `make pretrained` to recreate the bundled weights, "
-            "or train a network with fit(..., checkpoint=path).")
-    sidecar = _sidecar(path)
-    meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
-    expected = _describe(type(model).__name__, getattr(model, "hparams", {}))
-    if meta.get("architecture"):
-        saved = _describe(meta["architecture"], meta.get("kwargs"))
-        same_kwargs = _jsonable(getattr(model, "hparams", {})) == meta.get("kwargs", {})
-        if meta["architecture"] != type(model).__name__ or (
-                "kwargs" in meta and hasattr(model, "hparams") and not same_kwargs):
-            raise ValueError(f"{path} holds weights for {saved}, but the model is {expected}. "
-                             f"Build the model as {saved} to load them.")
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise ValueError(f"The weights in {path} do not fit {expected} "
-                         f"(different architecture or sizes): {error}") from None
-    return meta
-
-
 # --------------------------------------------------------------------------- augmentation
 
 def flip_augment(images: torch.Tensor, targets: torch.Tensor):
@@ -564,3 +491,84 @@ def flip_augment(images: torch.Tensor, targets: torch.Tensor):
     if targets.ndim == 3:
         targets = torch.where(flip[:, None, None], targets.flip(1), targets)
     return images, targets
+
+
+# --------------------------------------------------------------------------- the bundled networks
+
+def _datasets(recipe: weights.Recipe):
+    """``(train, val, augment)`` for a recipe's data kind."""
+    from .data.synth import SynthSlices, randomise_batch, synthetic_slices
+
+    if recipe.data == "synth":
+        return SynthSlices("train"), SynthSlices("val"), randomise_batch
+    if recipe.data == "synth_patches":
+        size = recipe.kwargs["patch_size"]
+        return (PatchDataset(patch_size=size, n_patches=60000, seed=0, slices=synthetic_slices("train")),
+                PatchDataset(patch_size=size, n_patches=6000, seed=1, slices=synthetic_slices("val")),
+                randomise_batch)
+    if recipe.data == "slices":
+        return SliceDataset("train"), SliceDataset("val"), flip_augment
+    if recipe.data == "patches":
+        size = recipe.kwargs["patch_size"]
+        return (PatchDataset("train", patch_size=size, n_patches=60000, seed=0),
+                PatchDataset("val", patch_size=size, n_patches=6000, seed=1), None)
+    raise ValueError(f"unknown recipe data {recipe.data!r}; use 'slices' or 'patches'")
+
+
+_DATA_NOTES = {
+    "synth": "domain-randomised phantom-v2 slices (data.synth 'train' bank; validation: held-out expert "
+             "shapes in an unseen T2 style)",
+    "synth_patches": "patches of the domain-randomised phantom-v2 slices (validation: held-out shapes)",
+    "slices": "slices of the phantom train split (validation: val split)",
+    "patches": "patches of the phantom train split (validation: val split)",
+}
+
+
+def _machine() -> str:
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+
+
+def train_bundled(name: str, *, steps: int | None = None, steps_scale: float = 1.0, out=None) -> dict:
+    """Train the bundled network ``name`` from its recipe; write ``<name>.pt`` and ``<name>.json``.
+
+    The recipe is :data:`medseg_edu.weights.RECIPES` ``[name]``. Seeded (``seed_everything(0)``
+    before the network is built, ``fit(seed=0)``), validated every ``max(50, steps // 10)`` steps;
+    the weights with the best validation Dice are saved, and the sidecar is written once, with
+    the run's record (the keys listed in the :mod:`medseg_edu.weights` docstring).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`medseg_edu.weights.NAMES`.
+    steps : int, optional
+        Step budget instead of the recipe's (a quick test).
+    steps_scale : float
+        Otherwise, the recipe's budget times this (at least 10 steps).
+    out : path, optional
+        Folder for the two files; default :func:`medseg_edu.weights.weights_dir`.
+
+    Returns
+    -------
+    dict
+        The sidecar as written.
+    """
+    path, _ = weights.files(name, out)  # refuses an unknown name
+    recipe = weights.RECIPES[name]
+    steps = steps or max(10, int(recipe.steps * steps_scale))
+    seed_everything(0)
+    model = recipe.architecture(**recipe.kwargs)
+    train_data, val_data, augment = _datasets(recipe)
+
+    def record(history) -> dict:  # what the sidecar says beyond fit's own entries
+        return dict(name=name, recipe=recipe.kwargs, steps=steps, batch_size=recipe.batch_size, lr=recipe.lr,
+                    augmentation=getattr(augment, "__name__", "none"),
+                    data=_DATA_NOTES[recipe.data],
+                    seconds=round(history.seconds, 1), val_dice=round(float(history.best_val_dice), 4),
+                    parameters=nets.count_parameters(model), torch=torch.__version__, machine=_machine(),
+                    date=datetime.date.today().isoformat())
+
+    fit(model, train_data, val_data, max_steps=steps, batch_size=recipe.batch_size, lr=recipe.lr,
+        augment=augment, seed=0, checkpoint=path, metadata=record, progress=True, plot=False,
+        val_every=max(50, steps // 10))
+    return weights.metadata(name, path.parent)

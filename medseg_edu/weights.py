@@ -1,42 +1,47 @@
-"""The bundled networks: how each was trained, where its files live, how it loads (layer 3).
+"""The bundled networks and the checkpoint format: recipes, files, sidecars, loading (layer 3).
 
-The one owner of the pretrained weights in ``data/weights/``::
+The one owner of the pretrained weights in ``data/weights/`` and of the files a network is
+saved in, as torchvision keeps its models and their weights side by side::
 
     net = medseg_edu.weights.load("unet")           # a fresh nn.Module, eval mode, on the CPU
     medseg_edu.weights.metadata("unet")["val_dice"]  # what the sidecar recorded
+    medseg_edu.weights.save_checkpoint(net, "mine.pt", note="fine-tuned")   # mine.pt + mine.json
+    medseg_edu.weights.load_checkpoint(net, "mine.pt")                      # checked, then loaded
 
-Each network ``name`` of :data:`NAMES` is two files in :func:`weights_dir`:
-``<name>.pt``, the weights (a ``state_dict``, read with ``torch.load(...,
-weights_only=True)``), and ``<name>.json`` beside it, the *sidecar*: the
-architecture and its constructor arguments (``architecture``, ``kwargs``), the
-training run (``settings``, ``steps``, ``batch_size``, ``lr``, ``augmentation``,
-``data``, ``seconds``, ``val_dice``), the ``recipe`` arguments, ``parameters``,
-``torch``, ``machine`` and ``date``. :func:`train` re-creates both from the
-:data:`RECIPES` (``make pretrained`` runs ``tools/make_pretrained.py``, which
-calls it for every name).
+A checkpoint is two files: ``<name>.pt``, the weights (a ``state_dict``, read with
+``torch.load(..., weights_only=True)``), and ``<name>.json`` beside it, the *sidecar*: the
+architecture and its constructor arguments (``architecture``, ``kwargs``), ``torch``, and
+whatever the caller adds. The bundled sidecars also record the training run (``settings``,
+``steps``, ``batch_size``, ``lr``, ``augmentation``, ``data``, ``seconds``, ``val_dice``), the
+``recipe`` arguments, ``parameters``, ``machine`` and ``date``. :func:`load` and
+:func:`load_checkpoint` share one sidecar reader, one architecture check and one weights
+reader, so a damaged or mismatched file gets the same message either way.
+
+Training is not done here: :func:`medseg_edu.train.train_bundled` re-creates a bundled
+network from its :data:`RECIPES` entry (``make pretrained`` runs ``tools/make_pretrained.py``,
+which calls it for every name), and :func:`medseg_edu.train.fit` saves through
+:func:`save_checkpoint`. This module imports neither.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
+import math
 import os
 import pickle
-import platform
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import nets
 from ._bundled import bundled
-from ._device import resolve, seed_everything
-from .data import PatchDataset, SliceDataset
-from .train import fit, flip_augment, load_checkpoint
+from ._device import resolve
 
 __all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "WeightsFileError", "weights_dir", "files", "metadata",
-           "load", "train"]
+           "load", "save_checkpoint", "load_checkpoint"]
 
 #: The bundled networks, in the order the notebooks teach them.
 NAMES = ("patch_cnn", "fcn", "unet", "dilated")
@@ -46,7 +51,7 @@ ARCHITECTURES = {"PatchCNN": nets.PatchCNN, "FCN": nets.FCN, "UNet": nets.UNet, 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one bundled network is trained by :func:`train`.
+    """How one bundled network is trained by :func:`medseg_edu.train.train_bundled`.
 
     ``architecture(**kwargs)`` is built after ``seed_everything(0)`` and trained with
     :func:`medseg_edu.train.fit` for ``steps`` Adam steps of ``batch_size`` at learning rate
@@ -176,6 +181,49 @@ def _check_weights_file(path: Path) -> None:
         raise _damaged(path, f"is corrupt: its part {bad} fails its checksum")
 
 
+def _read_weights(model: torch.nn.Module, path: Path, map_location="cpu") -> None:
+    """Put the weights file ``path`` into ``model``: damaged files and wrong sizes get a clear error.
+
+    ``torch.load(..., weights_only=True)`` reads only tensors, never pickled code.
+    """
+    _check_weights_file(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile) as err:
+        # torch's own message would advise weights_only=False: wrong for a damaged file, unsafe in general
+        raise _damaged(path, f"cannot be read as PyTorch weights ({type(err).__name__}): it is corrupt "
+                             "or not a weights file") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        expected = _describe(type(model).__name__, getattr(model, "hparams", {}))
+        raise ValueError(f"The weights in {path} do not fit {expected} "
+                         f"(different architecture or sizes): {error}") from None
+
+
+def _describe(architecture: str, kwargs) -> str:
+    """``"UNet(depth=3, width=16)"``: an architecture and its constructor arguments, sorted as a sidecar keeps them."""
+    args = ", ".join(f"{k}={v!r}" for k, v in sorted(_jsonable(kwargs or {}).items()))
+    return f"{architecture}({args})"
+
+
+def _check_fits(meta: dict, architecture: str, kwargs, path: Path) -> None:
+    """Refuse a sidecar ``meta`` that describes another network than ``architecture(**kwargs)``.
+
+    The one architecture check, for :func:`load` and :func:`load_checkpoint` alike. A sidecar
+    without an ``architecture`` (or without ``kwargs``), and ``kwargs=None`` (a model without
+    ``hparams``), leave that part unchecked: the weights' sizes are still checked on loading.
+    """
+    if not meta.get("architecture"):
+        return
+    saved = _describe(meta["architecture"], meta.get("kwargs"))
+    other_sizes = "kwargs" in meta and kwargs is not None and _jsonable(kwargs) != meta["kwargs"]
+    if meta["architecture"] != architecture or other_sizes:
+        raise ValueError(f"{path} holds weights for {saved}, but the model is {_describe(architecture, kwargs)}. "
+                         f"Build the model as {saved} to load them, or re-create the weights "
+                         "(`make pretrained` for the bundled networks).")
+
+
 def metadata(name: str, folder=None) -> dict:
     """The sidecar ``<name>.json`` of a bundled network: how it was built and trained.
 
@@ -193,7 +241,8 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
 
     Every call builds a new model, so training or moving the one you got changes no other.
     The architecture and its arguments come from the sidecar ``<name>.json`` beside the
-    weights ``<name>.pt`` in :func:`weights_dir`.
+    weights ``<name>.pt`` in :func:`weights_dir`; the files are read and checked exactly as
+    :func:`load_checkpoint` reads and checks them.
 
     Parameters
     ----------
@@ -210,109 +259,89 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
     Raises
     ------
     ValueError
-        For an unknown ``name``, or a sidecar that names another architecture than the recipe's.
+        For an unknown ``name``, a sidecar that names another architecture than the recipe's,
+        or weights of other sizes than the sidecar's arguments.
     FileNotFoundError
         When the weights or their sidecar are missing (hint: ``make pretrained``).
     WeightsFileError
         When the weights or the sidecar are empty, cut short, corrupt or a Git LFS pointer
         (the message names the file and how to get a good copy).
     """
-    recipe = _recipe(name)
+    architecture = _recipe(name).architecture
     if version not in (1, 2):
         raise ValueError(f"version must be 1 (phantom-v1 weights) or 2 (domain-randomised), got {version!r}")
     folder = weights_dir() / V1 if version == 1 else weights_dir()
     meta = metadata(name, folder)
-    path, sidecar = files(name, folder)
-    architecture = ARCHITECTURES.get(meta.get("architecture"))
-    if architecture is not recipe.architecture:
-        raise ValueError(f"{sidecar} describes a {meta.get('architecture')!r} network, but {name!r} is a "
-                         f"{recipe.architecture.__name__}: re-create it with `make pretrained`")
-    model = architecture(**meta.get("kwargs", {}))
-    _check_weights_file(path)
-    try:
-        load_checkpoint(model, path)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile) as err:
-        # torch's own message would advise weights_only=False: wrong for a damaged file, unsafe in general
-        raise _damaged(path, f"cannot be read as PyTorch weights ({type(err).__name__}): it is corrupt "
-                             "or not a weights file") from None
+    path, _ = files(name, folder)
+    kwargs = meta.get("kwargs", {})
+    _check_fits(meta, architecture.__name__, kwargs, path)
+    model = architecture(**kwargs)
+    _read_weights(model, path)
     model.eval()
     return model.to(resolve(device))
 
 
-def _datasets(recipe: Recipe):
-    """``(train, val, augment)`` for a recipe's data kind."""
-    from .data.synth import SynthSlices, randomise_batch, synthetic_slices
+# --------------------------------------------------------------------------- any checkpoint
 
-    if recipe.data == "synth":
-        return SynthSlices("train"), SynthSlices("val"), randomise_batch
-    if recipe.data == "synth_patches":
-        size = recipe.kwargs["patch_size"]
-        return (PatchDataset(patch_size=size, n_patches=60000, seed=0, slices=synthetic_slices("train")),
-                PatchDataset(patch_size=size, n_patches=6000, seed=1, slices=synthetic_slices("val")),
-                randomise_batch)
-    if recipe.data == "slices":
-        return SliceDataset("train"), SliceDataset("val"), flip_augment
-    if recipe.data == "patches":
-        size = recipe.kwargs["patch_size"]
-        return (PatchDataset("train", patch_size=size, n_patches=60000, seed=0),
-                PatchDataset("val", patch_size=size, n_patches=6000, seed=1), None)
-    raise ValueError(f"unknown recipe data {recipe.data!r}; use 'slices' or 'patches'")
+def _sidecar_of(path: Path) -> Path:
+    """``unet.pt`` -> ``unet.json``; a ``.json`` weights name is refused (the sidecar has it)."""
+    if path.suffix == ".json":
+        raise ValueError(f"Use a weights file name such as 'unet.pt', not {path.name!r}: "
+                         "the .json name is taken by the metadata sidecar.")
+    return path.with_suffix(".json")
 
 
-_DATA_NOTES = {
-    "synth": "domain-randomised phantom-v2 slices (data.synth 'train' bank; validation: held-out expert "
-             "shapes in an unseen T2 style)",
-    "synth_patches": "patches of the domain-randomised phantom-v2 slices (validation: held-out shapes)",
-    "slices": "slices of the phantom train split (validation: val split)",
-    "patches": "patches of the phantom train split (validation: val split)",
-}
+def _jsonable(value):
+    """``value`` with NaN as ``None``, tuples as lists and anything else unknown as its ``str``."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
 
 
-def _machine() -> str:
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+def save_checkpoint(model: torch.nn.Module, path, **meta) -> Path:
+    """Save ``model.state_dict()`` to ``path`` and ``meta`` to ``path`` with ``.json``.
 
-
-def train(name: str, *, steps: int | None = None, steps_scale: float = 1.0, out=None) -> dict:
-    """Train the bundled network ``name`` from its :data:`RECIPES` entry; write ``<name>.pt`` and ``.json``.
-
-    Seeded (``seed_everything(0)`` before the network is built, ``fit(seed=0)``), validated every
-    ``max(50, steps // 10)`` steps; the weights with the best validation Dice are saved, and the
-    sidecar is written once, with the run's record (the keys listed in the module docstring).
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`NAMES`.
-    steps : int, optional
-        Step budget instead of the recipe's (a quick test).
-    steps_scale : float
-        Otherwise, the recipe's budget times this (at least 10 steps).
-    out : path, optional
-        Folder for the two files; default :func:`weights_dir`.
-
-    Returns
-    -------
-    dict
-        The sidecar as written.
+    The sidecar also records the architecture name and its constructor
+    arguments (``model.hparams``), so :func:`load_checkpoint` can refuse
+    weights meant for another network. Returns the weights path.
     """
-    recipe = _recipe(name)
-    steps = steps or max(10, int(recipe.steps * steps_scale))
-    folder = Path(out) if out is not None else weights_dir()
-    path, _ = files(name, folder)
-    seed_everything(0)
-    model = recipe.architecture(**recipe.kwargs)
-    train_data, val_data, augment = _datasets(recipe)
+    path = Path(path)
+    sidecar = _sidecar_of(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    torch.save(state, path)
+    info = dict(architecture=type(model).__name__,
+                kwargs=dict(getattr(model, "hparams", {})),
+                torch=torch.__version__)
+    info.update(meta)
+    sidecar.write_text(json.dumps(_jsonable(info), indent=2, sort_keys=True) + "\n")
+    return path
 
-    def record(history) -> dict:  # what the sidecar says beyond fit's own entries
-        return dict(name=name, recipe=recipe.kwargs, steps=steps, batch_size=recipe.batch_size, lr=recipe.lr,
-                    augmentation=getattr(augment, "__name__", "none"),
-                    data=_DATA_NOTES[recipe.data],
-                    seconds=round(history.seconds, 1), val_dice=round(float(history.best_val_dice), 4),
-                    parameters=nets.count_parameters(model), torch=torch.__version__, machine=_machine(),
-                    date=datetime.date.today().isoformat())
 
-    fit(model, train_data, val_data, max_steps=steps, batch_size=recipe.batch_size, lr=recipe.lr,
-        augment=augment, seed=0, checkpoint=path, metadata=record, progress=True, plot=False,
-        val_every=max(50, steps // 10))
-    return metadata(name, folder)
+def load_checkpoint(model: torch.nn.Module, path, map_location="cpu") -> dict:
+    """Load weights saved by :func:`save_checkpoint` into ``model``; return the metadata.
+
+    Uses ``torch.load(..., weights_only=True)``: only tensors are read, never
+    arbitrary pickled code. Raises ``FileNotFoundError`` if the file is
+    missing, ``ValueError`` if it belongs to another architecture or other sizes,
+    and :class:`WeightsFileError` if the weights or the sidecar are damaged. A
+    checkpoint without a sidecar loads (its sizes are still checked) with ``{}``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No checkpoint at {path}. Run `make pretrained` to recreate the bundled weights, "
+            "or train a network with fit(..., checkpoint=path).")
+    sidecar = _sidecar_of(path)
+    meta = _read_sidecar(sidecar) if sidecar.is_file() else {}
+    _check_fits(meta, type(model).__name__, getattr(model, "hparams", None), path)
+    _read_weights(model, path, map_location)
+    return meta

@@ -23,7 +23,8 @@ from medseg_edu import showdown, weights
 from medseg_edu.data import (GRID, MSD_PROSTATE_MD5, MSD_PROSTATE_URL, CaseSlices, DatasetUnavailableError,
                              SliceDataset, case_to_grid, fetch_msd_prostate, load_msd_prostate, prostate_phantom)
 from medseg_edu.data.msd import ChecksumError
-from medseg_edu.train import History, fit, flip_augment, load_checkpoint, save_checkpoint
+from medseg_edu.train import History, fit, flip_augment
+from medseg_edu.weights import load_checkpoint, save_checkpoint
 
 SPACING = (1.25, 1.25, 4.0)
 SHAPE = (96, 96, 16)

@@ -1,4 +1,7 @@
-"""medseg_edu.weights: the one owner of the bundled networks (recipes, files, sidecars, loading)."""
+"""medseg_edu.weights: the one owner of the bundled networks and of checkpoints (recipes, files, sidecars, loading).
+
+``fit(..., checkpoint=)`` saving through ``save_checkpoint``, and training a bundled recipe
+(``train.train_bundled``), are tested in tests/test_train.py."""
 
 import json
 import shutil
@@ -7,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from medseg_edu import nets, weights
-from medseg_edu.train import load_checkpoint
+from medseg_edu import nets, train, weights
+from medseg_edu.weights import WeightsFileError, load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the sidecar entries the bundled data/weights/*.json carry (and TRAINING.md is written from)
@@ -82,7 +85,7 @@ def test_sidecar_round_trip(bundled, name):
 
 
 def test_unknown_names_and_missing_files_are_clear(bundled, tmp_path, monkeypatch):
-    for call in (weights.load, weights.metadata, weights.files, weights.train):
+    for call in (weights.load, weights.metadata, weights.files, train.train_bundled):
         with pytest.raises(ValueError, match="unknown network 'resnet'"):
             call("resnet")
     monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(tmp_path))
@@ -94,40 +97,79 @@ def test_unknown_names_and_missing_files_are_clear(bundled, tmp_path, monkeypatc
         weights.load("unet")
     meta = json.loads((bundled / "unet.json").read_text())
     (tmp_path / "unet.json").write_text(json.dumps(dict(meta, architecture="FCN")))
-    with pytest.raises(ValueError, match="'FCN' network, but 'unet' is a UNet"):
+    with pytest.raises(ValueError, match=r"holds weights for FCN\(.*\), but the model is UNet\("):
         weights.load("unet")
     (tmp_path / "unet.json").write_text(json.dumps(dict(meta, kwargs=dict(meta["kwargs"], width=8))))
-    with pytest.raises(ValueError, match="width"):  # train.load_checkpoint refuses the wrong sizes
+    with pytest.raises(ValueError, match="width"):  # the weights' sizes are checked as they load
         weights.load("unet")
 
 
-def test_training_writes_the_weights_and_the_sidecar_once(bundled, tmp_path, monkeypatch):
-    out = tmp_path / "w"
-    written = []
-    real_write_text = Path.write_text
+def _copy_bundled(name, folder, change_sidecar=None):
+    """``folder/<name>.pt`` and ``.json``: the bundled pair, the sidecar's fields changed by ``change_sidecar``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = weights.weights_dir()
+    shutil.copy(source / f"{name}.pt", folder / f"{name}.pt")
+    meta = json.loads((source / f"{name}.json").read_text())
+    (folder / f"{name}.json").write_text(json.dumps(dict(meta, **(change_sidecar or {}))))
+    return folder / f"{name}.pt", meta
 
-    def spy(self, *args, **kwargs):
-        if self.suffix == ".json":
-            written.append(self)
-        return real_write_text(self, *args, **kwargs)
 
-    from medseg_edu.data import synth
+def test_load_and_load_checkpoint_share_one_architecture_check(bundled, tmp_path, monkeypatch):
+    path, meta = _copy_bundled("unet", tmp_path, dict(architecture="FCN"))
+    monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(tmp_path))
+    with pytest.raises(ValueError) as by_name:
+        weights.load("unet")
+    with pytest.raises(ValueError) as by_path:
+        load_checkpoint(nets.UNet(**meta["kwargs"]), path)
+    assert str(by_name.value) == str(by_path.value)
+    assert str(path) in str(by_name.value) and "FCN(" in str(by_name.value) and "make pretrained" in str(by_name.value)
 
-    # a two-scene bank stands in for the recipe's bank (built in seconds, cached by its size)
-    monkeypatch.setattr(synth, "BANKS", {k: (first, 2, n_random, *rest)
-                                         for k, (first, _, n_random, *rest) in synth.BANKS.items()})
-    monkeypatch.setattr(Path, "write_text", spy)
-    meta = weights.train("fcn", steps=2, out=out)
-    assert written == [out / "fcn.json"]
-    assert (out / "fcn.pt").is_file() and meta == json.loads((out / "fcn.json").read_text())
-    assert set(meta) == set(weights.metadata("fcn", bundled))  # the same keys as the bundled sidecars
-    assert meta["steps"] == meta["settings"]["steps"] == 2 and meta["name"] == "fcn"
-    assert meta["recipe"] == weights.RECIPES["fcn"].kwargs and meta["augmentation"] == "randomise_batch"
-    assert 0 <= meta["val_dice"] <= 1 and meta["seconds"] >= 0
-    monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(out))
-    model = weights.load("fcn")
-    assert isinstance(model, nets.FCN) and not model.training
-    assert nets.count_parameters(model) == meta["parameters"]
+
+def test_load_checkpoint_reads_the_sidecar_as_load_does(bundled, tmp_path, monkeypatch):
+    path, _ = _copy_bundled("unet", tmp_path)
+    sidecar = path.with_suffix(".json")
+    sidecar.write_bytes(sidecar.read_bytes()[: 40])  # cut short
+    monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(tmp_path))
+    with pytest.raises(WeightsFileError) as by_name:
+        weights.load("unet")
+    with pytest.raises(WeightsFileError) as by_path:
+        load_checkpoint(nets.UNet(), path)
+    assert str(by_name.value) == str(by_path.value)
+    assert str(sidecar) in str(by_path.value) and "is not valid JSON" in str(by_path.value)
+
+
+def test_load_checkpoint_refuses_damaged_weights_as_load_does(bundled, tmp_path):
+    path, meta = _copy_bundled("unet", tmp_path)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(WeightsFileError, match="is cut short") as info:
+        load_checkpoint(nets.UNet(**meta["kwargs"]), path)
+    assert str(path) in str(info.value) and "weights_only" not in str(info.value)
+
+
+def test_a_checkpoint_of_ones_own_loads_like_a_bundled_one(tmp_path):
+    model = nets.FCN(width=4, depth=2)
+    path = save_checkpoint(model, tmp_path / "mine.pt", note="mine")
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["architecture"] == "FCN" and sidecar["kwargs"]["width"] == 4 and sidecar["note"] == "mine"
+    fresh = nets.FCN(width=4, depth=2)
+    assert load_checkpoint(fresh, path)["note"] == "mine"
+    for a, b in zip(fresh.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="sidecar"):
+        save_checkpoint(model, tmp_path / "mine.json")
+
+
+def test_weights_never_imports_train():
+    """train imports weights (to save checkpoints), never the other way round: no cycle."""
+    import ast
+
+    tree = ast.parse(Path(weights.__file__).read_text())
+    names = [alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+             for alias in node.names]
+    modules = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert "train" not in names and not any(m == "train" or m.endswith(".train") for m in modules)
+    assert not hasattr(weights, "train")  # training a recipe lives in train.train_bundled
+    assert not any(hasattr(train, name) for name in ("save_checkpoint", "load_checkpoint"))  # no aliases
 
 
 def test_the_retraining_time_is_stated_once_and_matches_the_sidecars_and_the_readme():

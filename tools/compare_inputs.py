@@ -47,7 +47,8 @@ from medseg_edu.methods import held_out
 from medseg_edu.methods.deep import probability_volume
 from medseg_edu.methods.quality import plausibility
 from medseg_edu.metrics import dice
-from medseg_edu.train import dice_ce_loss, fit, load_checkpoint
+from medseg_edu.train import dice_ce_loss, fit
+from medseg_edu.weights import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"

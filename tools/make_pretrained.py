@@ -5,7 +5,7 @@
     MEDSEG_EDU_EXTRA_REAL=../shared/real_t2 python tools/make_pretrained.py --evaluate-only
                                                          # ... also on more unlabelled real scans
 
-Every network is trained by medseg_edu.weights.train from its recipe
+Every network is trained by medseg_edu.train.train_bundled from its recipe
 (medseg_edu.weights.RECIPES: medseg_edu.train.fit on the domain-randomised slices
 of medseg_edu.data.synth - phantom-v2 scenes around the real expert gland shapes
 of data/msd_labels, rendered as T2 and with random contrasts, augmented on every
@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from medseg_edu import weights
+from medseg_edu.train import train_bundled
 from medseg_edu.data import GRID, PIXEL_MM
 
 OUT = weights.weights_dir()
@@ -251,7 +252,7 @@ def main() -> None:
     os.environ["MEDSEG_EDU_WEIGHTS"] = str(OUT)  # the evaluation loads what was just trained
     if not args.evaluate_only:
         for name in args.only or weights.NAMES:
-            meta = weights.train(name, steps=args.steps, steps_scale=args.steps_scale, out=OUT)
+            meta = train_bundled(name, steps=args.steps, steps_scale=args.steps_scale, out=OUT)
             print(f"{name}: val Dice {meta['val_dice']:.3f} after {meta['steps']} steps in "
                   f"{meta['seconds']:.0f} s", flush=True)
         write_record()
