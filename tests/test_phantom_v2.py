@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from medseg_edu.data import gland_shapes, pelvis, synth
+from medseg_edu.data import gland_shapes, pelvis, prostate_phantom, synth
+from medseg_edu.data.case import AnatomyMasks, centred_axes
 from medseg_edu.data.pelvis import TISSUES_V2, prostate_phantom_v2
 
 SMALL = dict(spacing=(1.0, 1.0, 3.6), shape=(150, 150, 22))
@@ -48,6 +49,22 @@ def test_phantom_v2_draws_the_pelvic_anatomy():
     img = case.image
     assert img[tissue == TISSUES_V2["urine"]].mean() > img[case.gland].mean()
     assert img[tissue == TISSUES_V2["muscle"]].mean() < img[tissue == TISSUES_V2["fat"]].mean()
+
+
+def test_both_generations_share_one_anatomy_mapping_and_one_centred_grid():
+    v1 = prostate_phantom(3, spacing=SMALL["spacing"], shape=SMALL["shape"])
+    v2 = prostate_phantom_v2(3, **SMALL)
+    for case, drawn_by in ((v1, "the phantom"), (v2, "phantom v2")):
+        assert type(case.anatomy) is AnatomyMasks and list(case.anatomy)[0] == "body"
+        assert repr(case.anatomy) == f"<anatomy masks: {', '.join(case.anatomy)}>"
+        with pytest.raises(KeyError, match=f"no structure 'spleen'; {drawn_by} draws"):
+            case.anatomy["spleen"]
+        corner = case.affine @ [0, 0, 0, 1]
+        assert np.allclose(corner[:3], [a[0] for a in centred_axes(case.image.shape, case.spacing)], atol=1e-4)
+        assert np.allclose(case.affine @ [*((np.array(case.image.shape) - 1) / 2), 1], [0, 0, 0, 1])
+    rectum = ("rectal_wall", "rectal_gas", "rectal_content", "anal_canal")
+    assert np.array_equal(v2.anatomy["rectum"], np.isin(v2.meta["tissue"], [TISSUES_V2[t] for t in rectum]))
+    assert "nerve_bundles" in v2.anatomy and "nerve_bundles" not in v1.anatomy
 
 
 def test_endorectal_coil_variant_has_a_balloon_and_a_flare():

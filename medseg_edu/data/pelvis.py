@@ -31,14 +31,12 @@ voxel, :data:`TISSUES_V2`); :func:`render_t2` paints it like a T2 scan and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 from scipy import ndimage
 
 from .._checks import as_spacing
 from .. import volumetry
-from .case import Case
+from .case import AnatomyMasks, Case, centred_affine, centred_axes
 from .gland_shapes import EXCLUDED_SHAPES, HELD_OUT_SHAPES, SHAPE_IDS, place_gland, rotation, source
 from .noise import rician_noise
 
@@ -225,7 +223,7 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     shape_id = shapes[int(rng.integers(len(shapes)))]
 
     T = TISSUES_V2
-    axes = [((np.arange(n) - (n - 1) / 2.0) * s).astype(np.float32) for n, s in zip(shape, spacing)]
+    axes = centred_axes(shape, spacing)
     x, y, z = axes[0][:, None, None], axes[1][None, :, None], axes[2][None, None, :]
     fov_z = shape[2] * spacing[2]
     # The gland sits near, not at, the centre of the field of view.
@@ -577,30 +575,13 @@ def render_t2(tissue, spacing, seed=0, *, noise=None, bias=None, subslices=1, fa
     return (image * 600.0).astype(np.float32)
 
 
-class _Structures(Mapping):
-    """``{structure: bool mask}`` of a v2 tissue map, computed on demand."""
-
-    GROUPS = {"fat": ("fat", "septum"), "muscle": ("muscle",), "bone": ("cortex", "marrow"),
-              "bladder": ("urine", "bladder_wall"), "rectum": ("rectal_wall", "rectal_gas", "rectal_content", "anal_canal"),
-              "seminal_vesicles": ("seminal_vesicle",), "venous_plexus": ("venous_plexus",),
-              "nerve_bundles": ("nerve_bundle", "vessel"), "capsule": ("capsule",), "urethra": ("urethra",),
-              "lesion": ("lesion",), "coil": ("coil",)}
-
-    def __init__(self, tissue):
-        self._tissue = tissue
-
-    def __getitem__(self, name):
-        if name == "body":
-            return self._tissue != TISSUES_V2["air"]
-        if name not in self.GROUPS:
-            raise KeyError(f"no structure {name!r}; phantom v2 draws {['body', *self.GROUPS]}")
-        return np.isin(self._tissue, [TISSUES_V2[t] for t in self.GROUPS[name]])
-
-    def __iter__(self):
-        return iter(["body", *self.GROUPS])
-
-    def __len__(self):
-        return len(self.GROUPS) + 1
+#: The structures phantom v2 draws around the gland (besides ``"body"``) and the tissues of each.
+_ANATOMY_GROUPS = {
+    "fat": ("fat", "septum"), "muscle": ("muscle",), "bone": ("cortex", "marrow"),
+    "bladder": ("urine", "bladder_wall"), "rectum": ("rectal_wall", "rectal_gas", "rectal_content", "anal_canal"),
+    "seminal_vesicles": ("seminal_vesicle",), "venous_plexus": ("venous_plexus",),
+    "nerve_bundles": ("nerve_bundle", "vessel"), "capsule": ("capsule",), "urethra": ("urethra",),
+    "lesion": ("lesion",), "coil": ("coil",)}
 
 
 def prostate_phantom_v2(seed, *, volume_ml=None, spacing=(0.625, 0.625, 3.6), shape=None, coil=None,
@@ -647,10 +628,9 @@ def prostate_phantom_v2(seed, *, volume_ml=None, spacing=(0.625, 0.625, 3.6), sh
     labels = thick_labels(_zones(tissue), subslices)
     tissue = np.ascontiguousarray(tissue[:, :, subslices // 2::subslices])
     spacing = (fine[0], fine[1], round(fine[2] * subslices, 9))
-    affine = np.diag([*spacing, 1.0])
-    affine[:3, 3] = [-(n - 1) / 2.0 * s for n, s in zip(tissue.shape, spacing)]
-    return Case(image=image, labels=labels, spacing=spacing, affine=affine,
-                name=f"phantom_v2_{int(seed):04d}", anatomy=_Structures(tissue),
+    return Case(image=image, labels=labels, spacing=spacing, affine=centred_affine(tissue.shape, spacing),
+                name=f"phantom_v2_{int(seed):04d}",
+                anatomy=AnatomyMasks(tissue, TISSUES_V2, _ANATOMY_GROUPS, drawn_by="phantom v2"),
                 meta={"seed": int(seed), "version": 2, "style": style, "tissue": tissue,
                       "tissue_codes": dict(TISSUES_V2),
                       **params})

@@ -9,13 +9,13 @@ asymmetric and tilted, and large glands carry an enlarged transition zone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 
 from .._checks import as_spacing
 from ..volumetry import voxels_to_ml
-from .case import Case
+from .case import AnatomyMasks, Case, centred_affine, centred_axes
 from .noise import smooth_noise
 from .render import TISSUES, render_mr
 
@@ -51,7 +51,7 @@ class _Grid:
 
     def __init__(self, shape, spacing):
         self.shape, self.spacing = tuple(shape), tuple(spacing)
-        self.axes = [((np.arange(n) - (n - 1) / 2.0) * s).astype(np.float32) for n, s in zip(shape, spacing)]
+        self.axes = centred_axes(shape, spacing)
 
     def box(self, center, half):
         """Index slices of the voxels within ``center +- half`` (mm) on each axis."""
@@ -251,8 +251,7 @@ def prostate_phantom(seed, *, volume_ml=None, spacing=(0.625, 0.625, 3.6), shape
     labels = _draw_gland(grid, tissue, gland, target, rng)
 
     image = render_mr(tissue, spacing, seed=int(seed) + 7919, noise=noise, bias=bias)
-    affine = np.diag([*spacing, 1.0])
-    affine[:3, 3] = [-(n - 1) / 2.0 * s for n, s in zip(shape, spacing)]
+    affine = centred_affine(shape, spacing)
     meta = {"seed": int(seed), "requested_volume_ml": volume_ml, "target_volume_ml": target,
             "tissue": tissue, "tissue_codes": dict(TISSUES), "noise": noise, "bias": bias,
             "gland_center_mm": tuple(float(c) for c in gland.center), **anatomy_params}
@@ -367,42 +366,18 @@ def _blobs(shape, rng, fraction):
     return field > np.quantile(field, 1.0 - fraction)
 
 
-class _AnatomyMasks(Mapping):
-    """``{structure name: bool mask}`` computed on demand from the tissue map.
-
-    A read-only mapping (``get``, ``keys``, ``items``, ``dict(...)`` and ``in`` all
-    work); the masks are not stored, so a case stays small.
-    """
-
-    GROUPS = {
-        "body": None,
-        "fat": ("fat",),
-        "muscle": ("muscle",),
-        "bone": ("bone_cortex", "marrow"),
-        "bladder": ("urine", "bladder_wall"),
-        "rectum": ("rectal_wall", "rectal_gas", "rectal_content"),
-        "seminal_vesicles": ("seminal_vesicle",),
-        "venous_plexus": ("venous_plexus",),
-        "capsule": ("capsule",),
-        "urethra": ("urethra",),
-        "lesion": ("lesion",),
-    }
-
-    def __init__(self, tissue):
-        self._tissue = tissue
-
-    def __getitem__(self, name):
-        if name not in self.GROUPS:
-            raise KeyError(f"no structure {name!r}; the phantom draws {list(self.GROUPS)}")
-        if name == "body":
-            return self._tissue != TISSUES["air"]
-        return np.isin(self._tissue, [TISSUES[t] for t in self.GROUPS[name]])
-
-    def __iter__(self):
-        return iter(self.GROUPS)
-
-    def __len__(self):
-        return len(self.GROUPS)
-
-    def __repr__(self):
-        return f"<anatomy masks: {', '.join(self.GROUPS)}>"
+#: The structures phantom v1 draws around the gland (besides ``"body"``) and the tissues of each.
+_ANATOMY_GROUPS = {
+    "fat": ("fat",),
+    "muscle": ("muscle",),
+    "bone": ("bone_cortex", "marrow"),
+    "bladder": ("urine", "bladder_wall"),
+    "rectum": ("rectal_wall", "rectal_gas", "rectal_content"),
+    "seminal_vesicles": ("seminal_vesicle",),
+    "venous_plexus": ("venous_plexus",),
+    "capsule": ("capsule",),
+    "urethra": ("urethra",),
+    "lesion": ("lesion",),
+}
+#: ``_AnatomyMasks(tissue)``: the anatomy masks of a phantom-v1 tissue map (also used by :mod:`.lesions`).
+_AnatomyMasks = partial(AnatomyMasks, codes=TISSUES, groups=_ANATOMY_GROUPS, drawn_by="the phantom")
