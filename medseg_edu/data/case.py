@@ -87,23 +87,11 @@ def centred_axes(shape, spacing):
 
 
 def centred_affine(shape, spacing):
-    """4 x 4 voxel-to-world (mm) matrix of a grid centred on the field of view.
+    """4 x 4 voxel-to-world (mm) matrix, float64, of a grid centred on the field of view.
 
-    The voxel sizes on the diagonal and the origin (the first voxel's centre)
-    at ``-(n - 1) / 2 * spacing`` mm, so the world origin is the field of view's
-    centre, where :func:`centred_axes` puts it.
-
-    Parameters
-    ----------
-    shape : sequence of int
-        Grid size (voxels).
-    spacing : sequence of float
-        Voxel size (mm), one per axis.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64, shape (4, 4).
+    The voxel sizes ``spacing`` (mm) on the diagonal; the origin, the first voxel's
+    centre, at ``-(n - 1) / 2 * spacing`` mm along each axis of ``shape``, so that
+    world (0, 0, 0) is the field of view's centre, as in :func:`centred_axes`.
     """
     affine = np.diag([*spacing, 1.0])
     affine[:3, 3] = [-(n - 1) / 2.0 * s for n, s in zip(shape, spacing)]

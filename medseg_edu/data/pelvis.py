@@ -31,6 +31,8 @@ voxel, :data:`TISSUES_V2`); :func:`render_t2` paints it like a T2 scan and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -211,21 +213,61 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng([int(seed), 20261202])
+    spacing, shape, subslices = _fine_grid(rng, spacing, shape, subslices)
+    target = msd_like_volume_ml(rng) if volume_ml is None else float(volume_ml)
+    coil = bool(rng.random() < 0.2) if coil is None else bool(coil)
+    shapes = tuple(s for s in SHAPE_IDS if s not in EXCLUDED_SHAPES) if shapes is None else tuple(shapes)
+    shape_id = shapes[int(rng.integers(len(shapes)))]
+    axes = centred_axes(shape, spacing)
+    labels, centre, angles = _place_expert_gland(rng, shape_id, axes, spacing, target, subslices)
+    scene = _Scene.around(labels, axes, spacing, centre)
+
+    # Each painter draws its structure over what is already there, so the order is the anatomy's layering.
+    body_centre, body_radii = _paint_body(scene, rng)
+    _paint_abdominal_wall(scene, rng, body_centre, body_radii)
+    _paint_hips_and_pubis(scene, rng)
+    _paint_obturator(scene, rng)
+    rectum_centre, rectum_radii = _draw_rectum(scene, rng, coil)
+    _paint_levator_ani(scene, rng, rectum_centre, rectum_radii)
+    _paint_rectum(scene, rng, rectum_centre, rectum_radii, coil)
+    _paint_anal_canal(scene, rng, rectum_centre, rectum_radii)
+    _paint_bladder(scene, rng)
+    _paint_seminal_vesicles(scene, rng)
+    _paint_periprostatic(scene, rng)
+    _paint_bladder_neck(scene, rng)
+    _paint_sphincter(scene, rng)
+    _paint_zones(scene, rng)
+    _paint_nodules(scene, rng, target)
+    _paint_urethra(scene, rng)
+    _paint_lesion(scene, rng)
+    return scene.tissue, spacing, {"shape_id": shape_id, "target_volume_ml": target, "coil": coil,
+                                   "subslices": int(subslices), "apex_mm": float(scene.bottom),
+                                   "base_mm": float(scene.top),
+                                   "gland_center_mm": tuple(float(c) for c in centre),
+                                   "angles_deg": tuple(float(a) for a in angles),
+                                   "field_of_view_mm": float(shape[0] * spacing[0])}
+
+
+def _fine_grid(rng, spacing, shape, subslices):
+    """``(spacing, shape, subslices)`` of the grid the scene is built on: the scan's (drawn where not given),
+    ``subslices`` times finer along z."""
     spacing, shape = _default_grid(rng, spacing, shape)
     subslices = subslices_for(spacing[2]) if subslices is None else subslices
     if not isinstance(subslices, (int, np.integer)) or subslices < 1:
         raise ValueError(f"subslices must be a positive whole number or None, got {subslices!r}")
     spacing = (spacing[0], spacing[1], spacing[2] / int(subslices))
     shape = (shape[0], shape[1], shape[2] * int(subslices))
-    target = msd_like_volume_ml(rng) if volume_ml is None else float(volume_ml)
-    coil = bool(rng.random() < 0.2) if coil is None else bool(coil)
-    shapes = tuple(s for s in SHAPE_IDS if s not in EXCLUDED_SHAPES) if shapes is None else tuple(shapes)
-    shape_id = shapes[int(rng.integers(len(shapes)))]
+    return spacing, shape, subslices
 
-    T = TISSUES_V2
-    axes = centred_axes(shape, spacing)
-    x, y, z = axes[0][:, None, None], axes[1][None, :, None], axes[2][None, None, :]
-    fov_z = shape[2] * spacing[2]
+
+def _place_expert_gland(rng, shape_id, axes, spacing, target, subslices):
+    """Draw the gland's pose and place expert shape ``shape_id`` at ``target`` mL on the grid ``axes`` (mm).
+
+    Returns the label map (0 bg, 1 PZ, 2 TZ), the gland's centre (mm) and its angles (degrees).
+    With ``subslices > 1`` the volume is matched on the thick slices, where the truth is the
+    thin sub-voxels' majority.
+    """
+    fov_z = len(axes[2]) * spacing[2]
     # The gland sits near, not at, the centre of the field of view.
     centre = np.array([rng.normal(0, 5), rng.normal(-3, 8), rng.normal(-0.05 * fov_z, 0.06 * fov_z)])
     gland_len = 2.2 * (target * 1000 / 4.19) ** (1 / 3)
@@ -236,184 +278,294 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
                 warp_mm=rng.uniform(1.0, 4.0))
     warp_seed = int(rng.integers(2**31))
     labels = place_gland(shape_id, axes, centre, target, rng=np.random.default_rng(warp_seed), **pose)
-    if subslices > 1:  # the volume is matched on the thick slices, where the truth is the sub-voxels' majority
+    if subslices > 1:
         thick_ml = volumetry.volume_ml(thick_labels(labels, subslices) > 0, spacing) * subslices
         if thick_ml > 0 and abs(thick_ml / target - 1.0) > 0.01:
             labels = place_gland(shape_id, axes, centre, target * target / thick_ml,
                                  rng=np.random.default_rng(warp_seed), **pose)
-    gland = labels > 0
-    hits = np.argwhere(gland)
-    if len(hits) == 0:
-        raise ValueError(f"the gland does not fit this grid (shape {shape}, spacing {spacing} mm)")
-    lo, hi = [np.array([a[i] for a, i in zip(axes, idx)]) for idx in (hits.min(0), hits.max(0))]
-    half_w, front, back, top, bottom = (hi[0] - lo[0]) / 2, hi[1], lo[1], hi[2], lo[2]
-    cx = (hi[0] + lo[0]) / 2
-    ends = end_weight(z, bottom, top)  # (1, 1, z): 1 at the apex and base, 0 in mid-gland
-    # where the urethra leaves the gland: below the apex, above the base (centroids of the end 4 mm)
-    apex_xy = np.argwhere(gland & (z <= bottom + 4.0))[:, :2].mean(0)
-    base_xy = np.argwhere(gland & (z >= top - 4.0))[:, :2].mean(0)
-    apex_xy, base_xy = ([axes[0][int(round(p[0]))], axes[1][int(round(p[1]))]] for p in (apex_xy, base_xy))
+    return labels, centre, angles
 
-    tissue = np.full(shape, T["air"], np.uint8)
 
-    def paint(code, where):
-        tissue[np.broadcast_to(where, shape)] = code
+@dataclass
+class _Scene:
+    """A pelvic scene being painted: its grid, its tissue map and where the placed gland lies (mm).
 
-    def paint_ellipsoid(centre, radii, *shells):
-        """Paint ``(code, normalised radius)`` shells of one ellipsoid, outermost first, within its box only."""
-        box, r = _blob(axes, centre, radii, reach=1.05 * max(limit for _, limit in shells))
-        region = tissue[box]
-        for code, limit in shells:
-            region[r < limit] = code
+    ``cx`` and ``half_w`` are the gland's lateral centre and half width, ``front`` and
+    ``back`` its anterior and posterior surface, ``top`` (base) and ``bottom`` (apex) its
+    cranio-caudal extent; ``apex_xy`` and ``base_xy`` are where the urethra leaves it
+    (x, y in mm); ``ends`` is :func:`end_weight` along z.
+    """
 
-    # Body: fat with septa, a skin line; patients differ in girth.
+    axes: list
+    spacing: tuple
+    tissue: np.ndarray
+    labels: np.ndarray
+    gland: np.ndarray
+    centre: np.ndarray
+    cx: float
+    half_w: float
+    front: float
+    back: float
+    top: float
+    bottom: float
+    ends: np.ndarray
+    apex_xy: list
+    base_xy: list
+
+    @classmethod
+    def around(cls, labels, axes, spacing, centre):
+        """An all-air scene on the grid ``axes`` around the gland of ``labels`` (0 bg, 1 PZ, 2 TZ)."""
+        gland = labels > 0
+        hits = np.argwhere(gland)
+        if len(hits) == 0:
+            raise ValueError(f"the gland does not fit this grid (shape {labels.shape}, spacing {spacing} mm)")
+        lo, hi = [np.array([a[i] for a, i in zip(axes, idx)]) for idx in (hits.min(0), hits.max(0))]
+        z = axes[2][None, None, :]
+        top, bottom = hi[2], lo[2]
+        # where the urethra leaves the gland: below the apex, above the base (centroids of the end 4 mm)
+        apex_xy = np.argwhere(gland & (z <= bottom + 4.0))[:, :2].mean(0)
+        base_xy = np.argwhere(gland & (z >= top - 4.0))[:, :2].mean(0)
+        apex_xy, base_xy = ([axes[0][int(round(p[0]))], axes[1][int(round(p[1]))]] for p in (apex_xy, base_xy))
+        return cls(axes=axes, spacing=spacing, tissue=np.full(labels.shape, TISSUES_V2["air"], np.uint8),
+                   labels=labels, gland=gland, centre=centre, cx=(hi[0] + lo[0]) / 2, half_w=(hi[0] - lo[0]) / 2,
+                   front=hi[1], back=lo[1], top=top, bottom=bottom, ends=end_weight(z, bottom, top),
+                   apex_xy=apex_xy, base_xy=base_xy)
+
+    @property
+    def x(self):
+        return self.axes[0][:, None, None]
+
+    @property
+    def y(self):
+        return self.axes[1][None, :, None]
+
+    @property
+    def z(self):
+        return self.axes[2][None, None, :]
+
+    @property
+    def shape(self):
+        return self.tissue.shape
+
+    def has(self, *names):
+        """Where the tissue map holds one of the tissues ``names``."""
+        return np.isin(self.tissue, [TISSUES_V2[n] for n in names])
+
+    def paint(self, name, where):
+        """Paint tissue ``name`` where ``where`` (broadcast to the grid) is True."""
+        self.tissue[np.broadcast_to(where, self.shape)] = TISSUES_V2[name]
+
+    def paint_ellipsoid(self, centre, radii, *shells):
+        """Paint ``(tissue name, normalised radius)`` shells of one ellipsoid, outermost first, within its box."""
+        box, r = _blob(self.axes, centre, radii, reach=1.05 * max(limit for _, limit in shells))
+        region = self.tissue[box]
+        for name, limit in shells:
+            region[r < limit] = TISSUES_V2[name]
+
+
+def _paint_body(scene, rng):
+    """Body: fat crossed by septa inside a skin line; patients differ in girth. Returns its centre and radii."""
     body_r = (rng.uniform(150, 200), rng.uniform(95, 130))
-    body_c = (rng.normal(0, 4), centre[1] + rng.uniform(-5, 15))
-    body = _ellipse(x, y, body_c, body_r)
-    paint(T["skin"], body < 1.0)
-    paint(T["fat"], body < 1.0 - 2.5 / min(body_r))
-    septa = _lines(shape, spacing, rng, rng.uniform(9, 16), rng.uniform(0.6, 1.4)) & (tissue == T["fat"])
-    tissue[septa] = T["septum"]
+    body_c = (rng.normal(0, 4), scene.centre[1] + rng.uniform(-5, 15))
+    body = _ellipse(scene.x, scene.y, body_c, body_r)
+    scene.paint("skin", body < 1.0)
+    scene.paint("fat", body < 1.0 - 2.5 / min(body_r))
+    septa = _lines(scene.shape, scene.spacing, rng, rng.uniform(9, 16), rng.uniform(0.6, 1.4)) & scene.has("fat")
+    scene.paint("septum", septa)
+    return body_c, body_r
 
-    # Rectus abdominis in the anterior wall.
+
+def _paint_abdominal_wall(scene, rng, body_c, body_r):
+    """Rectus abdominis in the anterior wall of the body (centre ``body_c``, radii ``body_r``, mm)."""
     for side in (-1, 1):
         ra_c = (body_c[0] + side * rng.uniform(20, 35), body_c[1] + body_r[1] - rng.uniform(14, 22))
-        paint(T["muscle"], _ellipse(x, y, ra_c, (rng.uniform(18, 28), rng.uniform(5, 9))) < 1)
-    # Gluteus maximus behind, femoral heads and acetabula at the sides, pubic bone in front.
+        scene.paint("muscle", _ellipse(scene.x, scene.y, ra_c, (rng.uniform(18, 28), rng.uniform(5, 9))) < 1)
+
+
+def _paint_hips_and_pubis(scene, rng):
+    """Gluteus maximus behind, femoral heads and acetabula at the sides, the pubic bone in front."""
+    s = scene
     for side in (-1, 1):
-        gl_c = (cx + side * rng.uniform(55, 80), back - rng.uniform(45, 70))
-        paint(T["muscle"], _ellipse(x, y, gl_c, (rng.uniform(38, 55), rng.uniform(22, 32))) < 1)
-        fh_c = (cx + side * rng.uniform(80, 95), centre[1] + rng.uniform(-5, 10), centre[2] + rng.uniform(-5, 15))
+        gl_c = (s.cx + side * rng.uniform(55, 80), s.back - rng.uniform(45, 70))
+        s.paint("muscle", _ellipse(s.x, s.y, gl_c, (rng.uniform(38, 55), rng.uniform(22, 32))) < 1)
+        fh_c = (s.cx + side * rng.uniform(80, 95), s.centre[1] + rng.uniform(-5, 10), s.centre[2] + rng.uniform(-5, 15))
         fh_r = rng.uniform(21, 26)
-        paint_ellipsoid(fh_c, (fh_r, fh_r, fh_r * 1.1), (T["cortex"], 1.0 + 2.5 / fh_r), (T["marrow"], 1.0))
+        s.paint_ellipsoid(fh_c, (fh_r, fh_r, fh_r * 1.1), ("cortex", 1.0 + 2.5 / fh_r), ("marrow", 1.0))
         # acetabulum / ischium: a bony wall between the hip and the obturator muscle
-        ac = _ellipse(x, y, (fh_c[0] - side * fh_r * 1.05, fh_c[1] - 5), (7, 38))
-        paint(T["cortex"], (ac < 1.0) & (z > bottom - 15))
-        paint(T["marrow"], (ac < 0.6) & (z > bottom - 15))
+        ac = _ellipse(s.x, s.y, (fh_c[0] - side * fh_r * 1.05, fh_c[1] - 5), (7, 38))
+        s.paint("cortex", (ac < 1.0) & (s.z > s.bottom - 15))
+        s.paint("marrow", (ac < 0.6) & (s.z > s.bottom - 15))
         # pubic bone in front of the apex and mid-gland
-        paint_ellipsoid((cx + side * rng.uniform(10, 16), front + rng.uniform(14, 22), bottom + rng.uniform(4, 14)),
-                        (rng.uniform(10, 14), rng.uniform(7, 10), 20), (T["cortex"], 1.0), (T["marrow"], 0.7))
+        pubis_c = (s.cx + side * rng.uniform(10, 16), s.front + rng.uniform(14, 22), s.bottom + rng.uniform(4, 14))
+        s.paint_ellipsoid(pubis_c, (rng.uniform(10, 14), rng.uniform(7, 10), 20), ("cortex", 1.0), ("marrow", 0.7))
 
-    # Obturator internus: a thick dark band along each side wall, striated along its length.
-    ob_inner = (half_w + rng.uniform(14, 24), rng.uniform(40, 55))
+
+def _paint_obturator(scene, rng):
+    """Obturator internus: a thick dark band along each side wall, with the bony wall outside it."""
+    s = scene
+    ob_inner = (s.half_w + rng.uniform(14, 24), rng.uniform(40, 55))
     ob_thick = rng.uniform(8, 14)
-    ob_c = (cx, centre[1] + rng.uniform(-5, 10))
-    r_in = _ellipse(x, y, ob_c, ob_inner)
-    r_out = _ellipse(x, y, ob_c, (ob_inner[0] + ob_thick, ob_inner[1] + ob_thick))
-    obturator = (r_in >= 1.0) & (r_out < 1.0) & (np.abs(x - cx) > half_w + 8) & (z > bottom - 20)
-    paint(T["muscle"], obturator)
-    paint(T["cortex"], (r_out >= 1.0) & (r_out < 1.0 + 2.5 / ob_inner[0]) & (np.abs(x - cx) > half_w + 8)
-          & (np.abs(y - ob_c[1]) < ob_inner[1] * 0.8) & (z > bottom - 20))
+    ob_c = (s.cx, s.centre[1] + rng.uniform(-5, 10))
+    r_in = _ellipse(s.x, s.y, ob_c, ob_inner)
+    r_out = _ellipse(s.x, s.y, ob_c, (ob_inner[0] + ob_thick, ob_inner[1] + ob_thick))
+    lateral = (np.abs(s.x - s.cx) > s.half_w + 8) & (s.z > s.bottom - 20)
+    s.paint("muscle", (r_in >= 1.0) & (r_out < 1.0) & lateral)
+    s.paint("cortex", (r_out >= 1.0) & (r_out < 1.0 + 2.5 / ob_inner[0]) & lateral
+            & (np.abs(s.y - ob_c[1]) < ob_inner[1] * 0.8))
 
-    # Rectum behind the gland (or an endorectal coil balloon in it).
+
+def _draw_rectum(scene, rng, coil):
+    """Centre and radii (x, y in mm) of the rectum behind the gland; round and closer with an endorectal coil."""
     rect_r = (rng.uniform(14, 22), rng.uniform(10, 15))
-    rect_c = (cx + rng.normal(0, 3), back - rng.uniform(1, 5) - rect_r[1])
+    rect_c = (scene.cx + rng.normal(0, 3), scene.back - rng.uniform(1, 5) - rect_r[1])
     if coil:
         rect_r = (rng.uniform(15, 19),) * 2
-        rect_c = (cx + rng.normal(0, 2), back - rng.uniform(0, 2) - rect_r[1])
-    rr = _ellipse(x, y, rect_c, rect_r)
-    # Levator ani: a thin dark sling around rectum and gland, below mid-gland.
-    la = _ellipse(x, y, (cx, rect_c[1] + 10), (half_w + rng.uniform(6, 12), rect_r[1] + rng.uniform(18, 28)))
-    paint(T["muscle"], (la >= 1.0) & (la < 1.0 + rng.uniform(3, 5) / (half_w + 8)) & (y < centre[1] + 5)
-          & (z < centre[2] + rng.uniform(0, 10)))
-    paint(T["rectal_wall"], rr < 1.0 + 3.0 / min(rect_r))
-    if coil:
-        paint(T["coil"], rr < 1.0)
-    else:
-        content = T["rectal_gas"] if rng.random() < 0.4 else T["rectal_content"]
-        paint(content, rr < 1.0)
-        if content == T["rectal_content"] and rng.random() < 0.5:  # a gas pocket
-            paint(T["rectal_gas"], _ellipse(x, y, (rect_c[0] + rng.normal(0, 4), rect_c[1] + 2), (6, 4)) < 1)
-    # Below the apex the rectum narrows into the anal canal: a thick ring of dark sphincter muscle round a
-    # collapsed lumen - a round "target" right behind the apex that is not gland.
-    below = z < bottom - rng.uniform(0.0, 8.0)
-    canal_r = rng.uniform(11.0, 16.0)
-    canal = _ellipse(x, y, (rect_c[0], rect_c[1] + rng.uniform(0, 4)), (canal_r, canal_r * rng.uniform(0.85, 1.1)))
-    paint(T["fat"], (rr < 1.0 + 3.0 / min(rect_r)) & below)
-    paint(T["anal_canal"], (canal < 1.0) & below)
-    paint(T["rectal_content"], (canal < rng.uniform(0.2, 0.4)) & below)
+        rect_c = (scene.cx + rng.normal(0, 2), scene.back - rng.uniform(0, 2) - rect_r[1])
+    return rect_c, rect_r
 
-    # Bladder above the base, seminal vesicles behind and above it.
+
+def _paint_levator_ani(scene, rng, rect_c, rect_r):
+    """Levator ani: a thin dark sling around rectum and gland, below mid-gland."""
+    s = scene
+    la = _ellipse(s.x, s.y, (s.cx, rect_c[1] + 10), (s.half_w + rng.uniform(6, 12), rect_r[1] + rng.uniform(18, 28)))
+    s.paint("muscle", (la >= 1.0) & (la < 1.0 + rng.uniform(3, 5) / (s.half_w + 8)) & (s.y < s.centre[1] + 5)
+            & (s.z < s.centre[2] + rng.uniform(0, 10)))
+
+
+def _paint_rectum(scene, rng, rect_c, rect_r, coil):
+    """The rectal wall round gas, stool (sometimes with a gas pocket) or an endorectal coil's balloon."""
+    s = scene
+    rr = _ellipse(s.x, s.y, rect_c, rect_r)
+    s.paint("rectal_wall", rr < 1.0 + 3.0 / min(rect_r))
+    if coil:
+        s.paint("coil", rr < 1.0)
+        return
+    content = "rectal_gas" if rng.random() < 0.4 else "rectal_content"
+    s.paint(content, rr < 1.0)
+    if content == "rectal_content" and rng.random() < 0.5:  # a gas pocket
+        s.paint("rectal_gas", _ellipse(s.x, s.y, (rect_c[0] + rng.normal(0, 4), rect_c[1] + 2), (6, 4)) < 1)
+
+
+def _paint_anal_canal(scene, rng, rect_c, rect_r):
+    """Below the apex the rectum narrows into the anal canal: a thick ring of dark sphincter muscle round a
+    collapsed lumen - a round "target" right behind the apex that is not gland."""
+    s = scene
+    below = s.z < s.bottom - rng.uniform(0.0, 8.0)
+    canal_r = rng.uniform(11.0, 16.0)
+    canal = _ellipse(s.x, s.y, (rect_c[0], rect_c[1] + rng.uniform(0, 4)), (canal_r, canal_r * rng.uniform(0.85, 1.1)))
+    s.paint("fat", (_ellipse(s.x, s.y, rect_c, rect_r) < 1.0 + 3.0 / min(rect_r)) & below)
+    s.paint("anal_canal", (canal < 1.0) & below)
+    s.paint("rectal_content", (canal < rng.uniform(0.2, 0.4)) & below)
+
+
+def _paint_bladder(scene, rng):
+    """The bladder (wall and urine) above the base and in front of it: on real scans it dips in front of
+    the upper gland, not round it."""
     bl_r = np.array([rng.uniform(30, 55), rng.uniform(25, 40), rng.uniform(20, 35)])
-    # above the base and in front of it: on real scans it dips in front of the upper gland, not round it
-    bl_c = (cx + rng.normal(0, 4), front + rng.uniform(0, 12), top + bl_r[2] - rng.uniform(3, 8))
-    paint_ellipsoid(bl_c, bl_r, (T["bladder_wall"], 1.0 + 3.5 / bl_r.min()), (T["urine"], 1.0))
+    bl_c = (scene.cx + rng.normal(0, 4), scene.front + rng.uniform(0, 12), scene.top + bl_r[2] - rng.uniform(3, 8))
+    scene.paint_ellipsoid(bl_c, bl_r, ("bladder_wall", 1.0 + 3.5 / bl_r.min()), ("urine", 1.0))
+
+
+def _paint_seminal_vesicles(scene, rng):
+    """Seminal vesicles: chains of bright lobules in dark septa, behind and above the base, not in the bladder."""
+    urine, wall = TISSUES_V2["urine"], TISSUES_V2["bladder_wall"]
     for side in (-1, 1):
-        start = np.array([cx + side * 4, back + 6, top - 4])
+        start = np.array([scene.cx + side * 4, scene.back + 6, scene.top - 4])
         stop = start + [side * rng.uniform(16, 26), -rng.uniform(2, 8), rng.uniform(8, 16)]
         for t in np.linspace(0, 1, 6):
             p = start + t * (stop - start) + rng.normal(0, 1.5, 3)
-            box, blob = _blob(axes, p, rng.uniform([4, 3, 4], [7, 5, 7]), 1.25)
-            region = tissue[box]
-            region[(blob < 1.25) & (region != T["urine"])] = T["septum"]
+            box, blob = _blob(scene.axes, p, rng.uniform([4, 3, 4], [7, 5, 7]), 1.25)
+            region = scene.tissue[box]
+            region[(blob < 1.25) & (region != urine)] = TISSUES_V2["septum"]
         for t in np.linspace(0, 1, 6):
             p = start + t * (stop - start) + rng.normal(0, 1.5, 3)
-            box, blob = _blob(axes, p, rng.uniform([4, 3, 4], [7, 5, 7]))
-            region = tissue[box]
-            region[(blob < 1.0) & (region != T["urine"]) & (region != T["bladder_wall"])] = T["seminal_vesicle"]
+            box, blob = _blob(scene.axes, p, rng.uniform([4, 3, 4], [7, 5, 7]))
+            region = scene.tissue[box]
+            region[(blob < 1.0) & (region != urine) & (region != wall)] = TISSUES_V2["seminal_vesicle"]
 
-    # Around the gland: fat rim, venous plexus in front, neurovascular bundles behind, capsule.
-    dist_out = _distance_near(~gland, gland, spacing)
+
+def _paint_periprostatic(scene, rng):
+    """Around the gland: a fat rim, the venous plexus in front, neurovascular bundles behind, the capsule."""
+    s = scene
+    dist_out = _distance_near(~s.gland, s.gland, s.spacing)
     # the fat rim thins out towards apex and base: there the gland meets sphincter and bladder neck
-    near = (dist_out > 0) & (dist_out < rng.uniform(0.5, 6) * (1.0 - ends)) \
-        & ~np.isin(tissue, [T["rectal_wall"], T["coil"], T["urine"], T["bladder_wall"]])
-    paint(T["fat"], near)
-    plexus = (dist_out > 1.5) & (dist_out < rng.uniform(4, 7)) & (y > centre[1]) \
-        & (texture_field(shape, spacing, 2.5, rng) > 0.3) & np.isin(tissue, [T["fat"], T["septum"], T["muscle"]])
-    paint(T["venous_plexus"], plexus)
-    for side in (-1, 1):
-        nvb = _ellipse(x, y, (cx + side * half_w * 0.75, back + 2), (2.5, 2.5)) < 1.0
-        paint(T["nerve_bundle"], nvb & (z < top) & (z > bottom) & ~gland)
-        vessel = _ellipse(x, y, (cx + side * half_w * 0.9, back + 4), (1.5, 1.5)) < 1.0
-        paint(T["vessel"], vessel & (z < top) & (z > bottom) & ~gland)
-    capsule_mm = max(rng.uniform(0.8, 2.2), 1.01 * min(spacing[:2]))  # at least one voxel thick
-    paint(T["capsule"], (dist_out > 0) & (dist_out < capsule_mm) & (ends < 0.5))  # no capsule at apex and base
+    near = (dist_out > 0) & (dist_out < rng.uniform(0.5, 6) * (1.0 - s.ends)) \
+        & ~s.has("rectal_wall", "coil", "urine", "bladder_wall")
+    s.paint("fat", near)
+    plexus = (dist_out > 1.5) & (dist_out < rng.uniform(4, 7)) & (s.y > s.centre[1]) \
+        & (texture_field(s.shape, s.spacing, 2.5, rng) > 0.3) & s.has("fat", "septum", "muscle")
+    s.paint("venous_plexus", plexus)
+    beside = (s.z < s.top) & (s.z > s.bottom) & ~s.gland
+    for side in (-1, 1):  # bundles at 5 and 7 o'clock
+        s.paint("nerve_bundle", (_ellipse(s.x, s.y, (s.cx + side * s.half_w * 0.75, s.back + 2), (2.5, 2.5)) < 1.0)
+                & beside)
+        s.paint("vessel", (_ellipse(s.x, s.y, (s.cx + side * s.half_w * 0.9, s.back + 4), (1.5, 1.5)) < 1.0) & beside)
+    capsule_mm = max(rng.uniform(0.8, 2.2), 1.01 * min(s.spacing[:2]))  # at least one voxel thick
+    s.paint("capsule", (dist_out > 0) & (dist_out < capsule_mm) & (s.ends < 0.5))  # none at apex and base
 
-    # Bladder neck: a funnel of smooth muscle from the base up into the bladder, around the urethra.
+
+def _paint_bladder_neck(scene, rng):
+    """Bladder neck: a funnel of smooth muscle from the base up into the bladder, around the urethra."""
+    s = scene
     neck_r = rng.uniform(6.0, 11.0)
-    neck_top = top + rng.uniform(2.0, 6.0)  # a short funnel up into the bladder
-    widening = 1.0 + 0.8 * np.clip((z - top) / max(neck_top - top, 1.0), 0.0, 1.0)
-    funnel = _ellipse(x, y, base_xy, (neck_r * widening, 0.8 * neck_r * widening))
-    neck = (funnel < 1.0) & (z > top - rng.uniform(3.0, 8.0)) & (z < neck_top)
+    neck_top = s.top + rng.uniform(2.0, 6.0)  # a short funnel up into the bladder
+    widening = 1.0 + 0.8 * np.clip((s.z - s.top) / max(neck_top - s.top, 1.0), 0.0, 1.0)
+    funnel = _ellipse(s.x, s.y, s.base_xy, (neck_r * widening, 0.8 * neck_r * widening))
+    neck = (funnel < 1.0) & (s.z > s.top - rng.uniform(3.0, 8.0)) & (s.z < neck_top)
     # its wall pushes the urine back to a narrow channel: the bladder's outlet into the urethra
-    lumen = _ellipse(x, y, base_xy, (2.0 * widening, 2.0 * widening)) < 1.0
-    paint(T["bladder_neck"], neck & ~gland & ~((tissue == T["urine"]) & lumen))
-    # Urethral sphincter: a dark muscular cylinder round the urethra below the apex, wrapping its tip.
-    sph_r = rng.uniform(5.0, 8.0)
-    drift = rng.uniform(0.0, 0.4) * np.clip(bottom - z, 0.0, None)  # the urethra bends forward below the apex
-    sphincter = (_ellipse(x, y - drift, apex_xy, (sph_r * rng.uniform(1.0, 1.3), sph_r)) < 1.0) \
-        & (z > bottom - rng.uniform(10.0, 18.0)) & (z < bottom + rng.uniform(2.0, 8.0))
-    paint(T["sphincter"], sphincter & ~gland & ~np.isin(tissue, [T["rectal_wall"], T["coil"], T["rectal_gas"],
-                                                                   T["rectal_content"], T["anal_canal"]]))
+    lumen = _ellipse(s.x, s.y, s.base_xy, (2.0 * widening, 2.0 * widening)) < 1.0
+    s.paint("bladder_neck", neck & ~s.gland & ~(s.has("urine") & lumen))
 
-    # The gland itself: zones, a nodular TZ, dark anterior stroma, urethra, sometimes a lesion.
-    tissue[labels == 1] = T["pz"]
-    tissue[labels == 2] = T["tz"]
-    dist_in = _distance_near(gland, gland, spacing)
-    paint(T["stroma"], gland & (dist_in < rng.uniform(2, 5)) & (y > front - rng.uniform(5, 9)))
-    # Benign prostatic hyperplasia: round nodules of differing signal, each with a dark rim, in the TZ.
-    tz_voxels = np.argwhere(labels == 2)
-    n_nodules = int(np.clip(rng.poisson(target / 12.0), 0, 14)) if len(tz_voxels) else 0
+
+def _paint_sphincter(scene, rng):
+    """Urethral sphincter: a dark muscular cylinder round the urethra below the apex, wrapping its tip."""
+    s = scene
+    sph_r = rng.uniform(5.0, 8.0)
+    drift = rng.uniform(0.0, 0.4) * np.clip(s.bottom - s.z, 0.0, None)  # the urethra bends forward below the apex
+    sphincter = (_ellipse(s.x, s.y - drift, s.apex_xy, (sph_r * rng.uniform(1.0, 1.3), sph_r)) < 1.0) \
+        & (s.z > s.bottom - rng.uniform(10.0, 18.0)) & (s.z < s.bottom + rng.uniform(2.0, 8.0))
+    s.paint("sphincter", sphincter & ~s.gland & ~s.has("rectal_wall", "coil", "rectal_gas", "rectal_content",
+                                                       "anal_canal"))
+
+
+def _paint_zones(scene, rng):
+    """The gland's zones, with dark anterior fibromuscular stroma at its front."""
+    s = scene
+    s.paint("pz", s.labels == 1)
+    s.paint("tz", s.labels == 2)
+    dist_in = _distance_near(s.gland, s.gland, s.spacing)
+    s.paint("stroma", s.gland & (dist_in < rng.uniform(2, 5)) & (s.y > s.front - rng.uniform(5, 9)))
+
+
+def _paint_nodules(scene, rng, target_ml):
+    """Benign prostatic hyperplasia: round nodules of differing signal, each with a dark rim, in the TZ;
+    more and larger in a larger gland (``target_ml``, mL)."""
+    tz_voxels = np.argwhere(scene.labels == 2)
+    n_nodules = int(np.clip(rng.poisson(target_ml / 12.0), 0, 14)) if len(tz_voxels) else 0
     for _ in range(n_nodules):
         p = tz_voxels[rng.integers(len(tz_voxels))]
-        radius = rng.uniform(2.5, 4.0 + 5.0 * min(target / 80.0, 1.0))
-        box, r = _blob(axes, [a[i] for a, i in zip(axes, p)], radius * rng.uniform(0.8, 1.2, 3))
-        region, tz = tissue[box], labels[box] == 2
-        region[(r < 1.0) & tz] = T["stroma"]
-        region[(r < 1.0 - 0.8 / radius) & tz] = T["nodule"]
-    gx = np.argwhere(gland).mean(0)
-    ux, uy = axes[0][int(round(gx[0]))], axes[1][int(round(gx[1]))] + rng.uniform(0, 4)
-    paint(T["urethra"], (_ellipse(x, y, (ux, uy), (2.0, 2.0)) < 1.0) & gland)
+        radius = rng.uniform(2.5, 4.0 + 5.0 * min(target_ml / 80.0, 1.0))
+        box, r = _blob(scene.axes, [a[i] for a, i in zip(scene.axes, p)], radius * rng.uniform(0.8, 1.2, 3))
+        region, tz = scene.tissue[box], scene.labels[box] == 2
+        region[(r < 1.0) & tz] = TISSUES_V2["stroma"]
+        region[(r < 1.0 - 0.8 / radius) & tz] = TISSUES_V2["nodule"]
+
+
+def _paint_urethra(scene, rng):
+    """The urethra: a 2 mm channel through the gland, at or a little in front of its centre."""
+    s = scene
+    gx = np.argwhere(s.gland).mean(0)
+    ux, uy = s.axes[0][int(round(gx[0]))], s.axes[1][int(round(gx[1]))] + rng.uniform(0, 4)
+    s.paint("urethra", (_ellipse(s.x, s.y, (ux, uy), (2.0, 2.0)) < 1.0) & s.gland)
+
+
+def _paint_lesion(scene, rng):
+    """Sometimes (three scans in ten) a dark lesion in the peripheral zone."""
     if rng.random() < 0.3:
-        pz = np.argwhere(labels == 1)
+        pz = np.argwhere(scene.labels == 1)
         p = pz[rng.integers(len(pz))]
-        box, r = _blob(axes, [a[i] for a, i in zip(axes, p)], rng.uniform(3, 7, 3))
-        tissue[box][(r < 1.0) & (labels[box] == 1)] = T["lesion"]
-    return tissue, spacing, {"shape_id": shape_id, "target_volume_ml": target, "coil": coil,
-                             "subslices": int(subslices), "apex_mm": float(bottom), "base_mm": float(top),
-                             "gland_center_mm": tuple(float(c) for c in centre),
-                             "angles_deg": tuple(float(a) for a in angles),
-                             "field_of_view_mm": float(shape[0] * spacing[0])}
+        box, r = _blob(scene.axes, [a[i] for a, i in zip(scene.axes, p)], rng.uniform(3, 7, 3))
+        scene.tissue[box][(r < 1.0) & (scene.labels[box] == 1)] = TISSUES_V2["lesion"]
 
 
 def average_slices(image, subslices):
