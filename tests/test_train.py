@@ -1,10 +1,9 @@
 """Training loop, loss, checkpoints and augmentation of medseg_edu.train (inference: methods.deep).
 
-Checkpoints are saved and loaded by medseg_edu.weights (tests/test_weights.py has its file checks);
-here they are tested as fit() writes them, and as train_bundled re-creates a bundled network."""
+Checkpoints are saved and loaded by medseg_edu.weights (tested in tests/test_weights.py, with
+train.train_bundled); here they are tested as fit() writes them."""
 
 import json
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -16,12 +15,12 @@ from torch.utils.data import TensorDataset
 matplotlib.use("Agg")
 
 from medseg_edu import seed_everything  # noqa: E402
-from medseg_edu import nets, weights  # noqa: E402
+from medseg_edu import weights  # noqa: E402
 from medseg_edu import train as train_module  # noqa: E402
 from medseg_edu.nets import FCN, PatchCNN, UNet  # noqa: E402
 from medseg_edu.methods.deep import predict_proba  # noqa: E402
 from medseg_edu.train import (History, dice_ce_loss, evaluate_dice, fit,  # noqa: E402
-                              flip_augment, train_bundled)
+                              flip_augment)
 from medseg_edu.weights import load_checkpoint, save_checkpoint  # noqa: E402
 
 
@@ -223,37 +222,6 @@ def test_checkpoint_metadata_goes_into_the_one_sidecar(tmp_path):
     fit(small_unet(), squares(32), max_steps=2, checkpoint=tmp_path / "other.pt", metadata={"val_dice": 0.5},
         **quick())
     assert json.loads((tmp_path / "other.json").read_text())["val_dice"] == 0.5  # metadata wins
-
-
-def test_training_a_bundled_network_writes_the_weights_and_the_sidecar_once(tmp_path, monkeypatch):
-    monkeypatch.delenv("MEDSEG_EDU_WEIGHTS", raising=False)
-    bundled = weights.weights_dir()
-    out = tmp_path / "w"
-    written = []
-    real_write_text = Path.write_text
-
-    def spy(self, *args, **kwargs):
-        if self.suffix == ".json":
-            written.append(self)
-        return real_write_text(self, *args, **kwargs)
-
-    from medseg_edu.data import synth
-
-    # a two-scene bank stands in for the recipe's bank (built in seconds, cached by its size)
-    monkeypatch.setattr(synth, "BANKS", {k: (first, 2, n_random, *rest)
-                                         for k, (first, _, n_random, *rest) in synth.BANKS.items()})
-    monkeypatch.setattr(Path, "write_text", spy)
-    meta = train_bundled("fcn", steps=2, out=out)
-    assert written == [out / "fcn.json"]
-    assert (out / "fcn.pt").is_file() and meta == json.loads((out / "fcn.json").read_text())
-    assert set(meta) == set(weights.metadata("fcn", bundled))  # the same keys as the bundled sidecars
-    assert meta["steps"] == meta["settings"]["steps"] == 2 and meta["name"] == "fcn"
-    assert meta["recipe"] == weights.RECIPES["fcn"].kwargs and meta["augmentation"] == "randomise_batch"
-    assert 0 <= meta["val_dice"] <= 1 and meta["seconds"] >= 0
-    monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(out))
-    model = weights.load("fcn")
-    assert isinstance(model, nets.FCN) and not model.training
-    assert nets.count_parameters(model) == meta["parameters"]
 
 
 def test_flip_augment_keeps_images_and_labels_together():

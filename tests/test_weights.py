@@ -1,7 +1,7 @@
 """medseg_edu.weights: the one owner of the bundled networks and of checkpoints (recipes, files, sidecars, loading).
 
-``fit(..., checkpoint=)`` saving through ``save_checkpoint``, and training a bundled recipe
-(``train.train_bundled``), are tested in tests/test_train.py."""
+Training a bundled recipe is :func:`medseg_edu.train.train_bundled` (tested here, beside the files it
+writes); ``fit(..., checkpoint=)`` saving through ``save_checkpoint`` is tested in tests/test_train.py."""
 
 import json
 import shutil
@@ -172,6 +172,35 @@ def test_weights_never_imports_train():
     assert imported and not [name for name in imported if "train" in name.split(".")], imported
     assert not hasattr(weights, "train")  # training a recipe lives in train.train_bundled
     assert not any(hasattr(train, name) for name in ("save_checkpoint", "load_checkpoint"))  # no aliases
+
+
+def test_training_writes_the_weights_and_the_sidecar_once(bundled, tmp_path, monkeypatch):
+    out = tmp_path / "w"
+    written = []
+    real_write_text = Path.write_text
+
+    def spy(self, *args, **kwargs):
+        if self.suffix == ".json":
+            written.append(self)
+        return real_write_text(self, *args, **kwargs)
+
+    from medseg_edu.data import synth
+
+    # a two-scene bank stands in for the recipe's bank (built in seconds, cached by its size)
+    monkeypatch.setattr(synth, "BANKS", {k: (first, 2, n_random, *rest)
+                                         for k, (first, _, n_random, *rest) in synth.BANKS.items()})
+    monkeypatch.setattr(Path, "write_text", spy)
+    meta = train.train_bundled("fcn", steps=2, out=out)
+    assert written == [out / "fcn.json"]
+    assert (out / "fcn.pt").is_file() and meta == json.loads((out / "fcn.json").read_text())
+    assert set(meta) == set(weights.metadata("fcn", bundled))  # the same keys as the bundled sidecars
+    assert meta["steps"] == meta["settings"]["steps"] == 2 and meta["name"] == "fcn"
+    assert meta["recipe"] == weights.RECIPES["fcn"].kwargs and meta["augmentation"] == "randomise_batch"
+    assert 0 <= meta["val_dice"] <= 1 and meta["seconds"] >= 0
+    monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(out))
+    model = weights.load("fcn")
+    assert isinstance(model, nets.FCN) and not model.training
+    assert nets.count_parameters(model) == meta["parameters"]
 
 
 def test_the_retraining_time_is_stated_once_and_matches_the_sidecars_and_the_readme():
