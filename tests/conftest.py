@@ -160,15 +160,15 @@ def offline(monkeypatch):
 #: here so that their files stay untouched. New slow tests use ``@pytest.mark.slow`` directly.
 #: CI runs them all the same; ``pytest -m "not slow"`` leaves them out of a quick local run.
 SLOW_TESTS = frozenset({
-    "tests/test_cache.py::test_split_slices_rebuilds_a_truncated_file",
+    "tests/data/test_cache.py::test_split_slices_rebuilds_a_truncated_file",
     "tests/test_weights.py::test_training_writes_the_weights_and_the_sidecar_once",
-    "tests/test_deep_methods.py::test_patch_cnn_segments_a_thin_slab",
-    "tests/test_method_atlas.py::test_defaults_on_a_test_case",
-    "tests/test_methods_contract.py::test_segment_does_not_modify_its_input[atlas]",
-    "tests/test_methods_contract.py::test_segment_does_not_modify_its_input[patch_cnn]",
-    "tests/test_phantom.py::test_default_volumes_follow_msd_range",
-    "tests/test_phantom.py::test_ellipsoid_formula_errs_like_on_real_glands",
-    "tests/test_method_snake.py::test_never_empty_on_the_hardest_test_phantoms[11]",
+    "tests/methods/test_deep_methods.py::test_patch_cnn_segments_a_thin_slab",
+    "tests/methods/test_method_atlas.py::test_defaults_on_a_test_case",
+    "tests/methods/test_methods_contract.py::test_segment_does_not_modify_its_input[atlas]",
+    "tests/methods/test_methods_contract.py::test_segment_does_not_modify_its_input[patch_cnn]",
+    "tests/data/test_phantom.py::test_default_volumes_follow_msd_range",
+    "tests/data/test_phantom.py::test_ellipsoid_formula_errs_like_on_real_glands",
+    "tests/methods/test_method_snake.py::test_never_empty_on_the_hardest_test_phantoms[11]",
 })
 
 

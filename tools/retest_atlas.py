@@ -11,7 +11,7 @@ budget. This tool runs it once, with its defaults, on every session of every
 patient of ``medseg_edu.data.RETEST_PATIENTS`` (``medseg_edu.data.rescan``), and
 stores one row per scan: patient, session, slice thickness, the patient's true
 volume, the truth on that session's grid, the atlas volume (mL) and the seconds
-it took. Notebook 12 reads the file; ``tests/test_rescan.py`` checks that it
+it took. Notebook 12 reads the file; ``tests/data/test_rescan.py`` checks that it
 matches the cohort (true volumes) and that one row is what the atlas gives today.
 The atlas does not use the bundled networks, so retraining them leaves the file valid.
 """

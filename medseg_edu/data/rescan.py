@@ -25,7 +25,7 @@ How the truth stays the same
     same for every session. The truth on a session's own grid
     (``case.gland_volume_ml``) differs from it only by where the slices fall: a
     discretisation error of well under 1 % on average, at most a few percent for
-    one session (``tests/test_rescan.py`` measures it).
+    one session (``tests/data/test_rescan.py`` measures it).
 
 Everything is deterministic: ``rescan(seed, session)`` gives the same case every
 time; another ``session`` moves the same patient again.

@@ -15,7 +15,7 @@ import pytest
 from medseg_edu import volumetry
 from medseg_edu.data import RESCAN_FOV_MM, RETEST_PATIENTS, rescan
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ATLAS_CSV = ROOT / "benchmarks" / "retest_atlas.csv"
 PATIENT = RETEST_PATIENTS[0]
 
