@@ -184,11 +184,11 @@ class _Nudger:
     for an ``execute_request`` that has already reached its shell socket: the
     kernel sits idle, the client waits for a reply that never comes (seen for
     240-600 s; nbclient's cell timeout would end it much later). A message from
-    a new connection wakes it, and the kernel then reads both. So
-    while a cell runs, every ``every`` seconds in which the kernel used no CPU
-    (under 0.05 s: idle threads tick), this sends a ``kernel_info_request`` (its reply has another parent,
-    and nbclient drops it). A nudge costs nothing when the kernel is merely
-    waiting; the number sent is reported as ``nudges``.
+    a new connection wakes it, and the kernel then reads both. So while a cell
+    runs, every ``every`` seconds in which the kernel used next to no CPU (under
+    0.05 s: idle threads tick), this sends a ``kernel_info_request`` over a
+    connection of its own, which also takes the reply. A nudge costs nothing
+    when the kernel is merely waiting; the number sent is reported as ``nudges``.
     """
 
     def __init__(self, client, every: float = 10.0):
