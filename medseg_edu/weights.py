@@ -40,7 +40,7 @@ from . import nets
 from ._bundled import bundled
 from ._device import resolve
 
-__all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "WeightsFileError", "weights_dir", "files", "metadata",
+__all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "VERSIONS", "WeightsFileError", "weights_dir", "files", "metadata",
            "load", "save_checkpoint", "load_checkpoint"]
 
 #: The bundled networks, in the order the notebooks teach them.
@@ -85,6 +85,15 @@ RECIPES = {
 }
 #: The folder of the v1 weights (phantom-v1 only, flips): kept so notebook 10 can show the domain gap.
 V1 = "v1"
+#: The folder of the v3 candidate: a U-Net trained on the synth bank v3, better than the bundled one on
+#: held-out phantoms but not on real scans, so not the default; kept so notebook 10 can show the difference.
+V3 = "v3"
+#: The weight versions :func:`load` knows: version -> (sub-folder of :func:`weights_dir`, what it is).
+VERSIONS = {
+    1: (V1, "trained on phantom v1 only"),
+    2: ("", "the bundled weights: domain randomisation on phantom v2"),
+    3: (V3, "a U-Net candidate trained on the synth bank v3; only 'unet' exists"),
+}
 
 
 def weights_dir() -> Path:
@@ -224,14 +233,25 @@ def _check_fits(meta: dict, architecture: str, kwargs, path: Path) -> None:
                          "(`make pretrained` for the bundled networks).")
 
 
-def metadata(name: str, folder=None) -> dict:
+def _version_dir(version) -> Path:
+    if version not in VERSIONS:
+        choices = "; ".join(f"{v}: {what}" for v, (_, what) in VERSIONS.items())
+        raise ValueError(f"version must be one of {sorted(VERSIONS)} ({choices}), got {version!r}")
+    return weights_dir() / VERSIONS[version][0]
+
+
+def metadata(name: str, folder=None, *, version: int = 2) -> dict:
     """The sidecar ``<name>.json`` of a bundled network: how it was built and trained.
 
+    ``folder`` (a folder of your own) takes precedence over ``version`` (see :func:`load`).
     Raises ``FileNotFoundError`` (hint: ``make pretrained``) when the weights or the sidecar are missing,
     :class:`WeightsFileError` when the sidecar is empty, cut short or a Git LFS pointer.
     """
-    path, sidecar = files(name, folder)
+    path, sidecar = files(name, folder if folder is not None else _version_dir(version))
     if not path.is_file() or not sidecar.is_file():
+        if folder is None and version == 3:
+            raise FileNotFoundError(f"no version-3 weights for {name!r} at {path}: version 3 is a single U-Net "
+                                    "candidate ('unet'); use version=2 for the bundled networks")
         raise _missing(name, path)
     return _read_sidecar(sidecar)
 
@@ -255,6 +275,9 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
         2 (default): the bundled weights, trained with domain randomisation on phantom v2.
         1: the first weights, trained on phantom v1 only (kept in ``<weights_dir>/v1`` to
         show what such a network does on a real scan, notebook 10).
+        3: a U-Net candidate trained on the synth bank v3 (``"unet"`` only, in
+        ``<weights_dir>/v3``): better than version 2 on held-out phantoms, not on real
+        scans, hence not the default (notebook 10, ``data/weights/TRAINING.md``).
 
     Raises
     ------
@@ -268,11 +291,8 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
         (the message names the file and how to get a good copy).
     """
     architecture = _recipe(name).architecture
-    if version not in (1, 2):
-        raise ValueError(f"version must be 1 (phantom-v1 weights) or 2 (domain-randomised), got {version!r}")
-    folder = weights_dir() / V1 if version == 1 else weights_dir()
-    meta = metadata(name, folder)
-    path, _ = files(name, folder)
+    meta = metadata(name, version=version)
+    path, _ = files(name, _version_dir(version))
     kwargs = meta.get("kwargs", {})
     _check_fits(meta, architecture.__name__, kwargs, path)
     model = architecture(**kwargs)

@@ -2,6 +2,9 @@
 
     python tools/compare_inputs.py [--steps 600] [--seeds 0 1] [--designs 2d 2.5d 3d]
     python tools/compare_inputs.py --report-only      # rewrite the section from benchmarks/compare_inputs/
+    python tools/compare_inputs.py --bundle 2d_seed0  # that run's U-Net -> data/weights/v3 (weights version 3)
+    python tools/compare_inputs.py --score-versions   # every U-Net version on the held-out cases
+                                                      # -> benchmarks/held_out_unet.json (notebook 10)
 
 Short proxy runs of the same recipe family as `make pretrained` (the synth training bank plus
 the phantom-v1 train split, end slices twice, randomise_batch, Adam with a cosine decay), one per
@@ -189,6 +192,18 @@ def _real_scans():
     return scans
 
 
+def _score(probability, cases) -> tuple[list, list]:
+    """Score rows on the held-out cases and Dice on the phantom-v1 test split of ``probability(image, spacing)``."""
+    def mask(image, spacing):
+        return largest_component(probability(image, spacing) >= 0.5)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = [held_out.score(mask(c.image, c.spacing), c) for c in cases]
+        v1 = [dice(mask(c.image, c.spacing), c.gland) for c in prostate_split("test")]
+    return rows, v1
+
+
 def run(design, seed, steps, out: Path, cases) -> dict:
     """Train one design with one seed, measure it; the result (also saved as JSON in ``out``)."""
     torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -201,7 +216,7 @@ def run(design, seed, steps, out: Path, cases) -> dict:
         model = nets.UNet(width=16, depth=3, in_channels=2 * context + 1)
         train = SynthSlices("train", context=context, with_v1=True, end_repeats=1, progress=False)
         val, batch = SynthSlices("val", context=context, progress=False), 16
-    checkpoint = out / f"{design}_seed{seed}.pt"
+    checkpoint = out / f"{design}_seed{seed}_net.pt"  # its sidecar must not be the results JSON
     wall, cpu = time.perf_counter(), _cpu()
     layout = train_module.memory_format
     if design == "3d":  # channels-last is a 2D layout; the 3D network computes in the default one
@@ -220,13 +235,9 @@ def run(design, seed, steps, out: Path, cases) -> dict:
             return _probability_3d(model, image, spacing)
         return probability_volume(model, image, spacing, tta=True)
 
-    def mask(image, spacing):
-        return largest_component(probability(image, spacing) >= 0.5)
-
+    rows, v1 = _score(probability, cases)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rows = [held_out.score(mask(c.image, c.spacing), c) for c in cases]
-        v1 = [dice(mask(c.image, c.spacing), c.gland) for c in prostate_split("test")]
         real = []
         for name, vol in _real_scans():
             image = np.asarray(vol.array, np.float32)
@@ -236,6 +247,45 @@ def run(design, seed, steps, out: Path, cases) -> dict:
                   load=os.getloadavg()[0], rows=rows, v1_dice=v1, real=real)
     (out / f"{design}_seed{seed}.json").write_text(json.dumps(result, default=float, indent=1))
     return result
+
+
+# --------------------------------------------------------------------------- weights version 3, stored scores
+
+def bundle(run_name: str, out: Path) -> Path:
+    """A finished 2D run's U-Net (``<out>/<run_name>_net.pt``) as weights version 3, its sidecar the run's record."""
+    result = json.loads((out / f"{run_name}.json").read_text())
+    if result["design"] != "2d":
+        raise SystemExit(f"{run_name}: only a 2D U-Net can be weights version 3 (it is {result['design']})")
+    model = nets.UNet(width=16, depth=3)
+    load_checkpoint(model, out / f"{run_name}_net.pt")
+    val = SynthSlices("val", progress=False)
+    record = dict(
+        name="unet", version=3, recipe=dict(depth=3, width=16), steps=result["steps"], batch_size=16, lr=2e-3,
+        lr_decay="cosine", augmentation="randomise_batch", with_v1=True, end_repeats=1, seed=result["seed"],
+        data="domain-randomised phantom-v2 slices of the synth bank v3 (96 scenes on 74 of the 92 real expert "
+             "shapes, apex and base tapering into sphincter and bladder neck, partial volume) plus the phantom-v1 "
+             "train split, end slices shown twice",
+        seconds=round(result["seconds"], 1), cpu_seconds=round(result["cpu_seconds"], 1),
+        val_dice=round(float(train_module.evaluate_dice(model, val)), 4), parameters=nets.count_parameters(model),
+        made_by=f"python tools/compare_inputs.py --steps {result['steps']} --seeds {result['seed']} --designs 2d",
+        not_default_because="better than version 2 on held-out phantoms, but on real scans it leaves slices of "
+                            "the gland empty that version 2 finds (data/weights/TRAINING.md)",
+        date=time.strftime("%Y-%m-%d"))
+    path = weights.weights_dir() / weights.V3 / "unet.pt"
+    weights.save_checkpoint(model, path, **record)
+    return path
+
+
+def score_versions(cases, path: Path = ROOT / "benchmarks" / "held_out_unet.json") -> None:
+    """Every U-Net weight version on the held-out cases and the phantom-v1 test split, stored for notebook 10."""
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    stored = {}
+    for version in sorted(weights.VERSIONS):
+        model = weights.load("unet", version=version, device="cpu")
+        rows, v1 = _score(lambda image, spacing: probability_volume(model, image, spacing, tta=True), cases)
+        stored[str(version)] = dict(rows=rows, v1_test_dice=v1, measured=time.strftime("%Y-%m-%d"))
+        print(f"unet version {version}:", {k: round(v, 3) for k, v in held_out.summarise(rows).items()}, flush=True)
+    path.write_text(json.dumps(stored, default=float, indent=1) + "\n")
 
 
 # --------------------------------------------------------------------------- the report
@@ -296,8 +346,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "compare_inputs")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the section from --out")
     parser.add_argument("--training-md", type=Path, default=weights.weights_dir() / "TRAINING.md")
+    parser.add_argument("--bundle", metavar="RUN", help="make RUN's U-Net (e.g. 2d_seed0 in --out) weights version 3")
+    parser.add_argument("--score-versions", action="store_true",
+                        help="score every U-Net weight version on the held-out cases (benchmarks/held_out_unet.json)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.bundle or args.score_versions:
+        if args.bundle:
+            print("wrote", bundle(args.bundle, args.out))
+        if args.score_versions:
+            score_versions(_cases())
+        return
     if not args.report_only:
         cases = _cases()
         for design in args.designs:

@@ -18,14 +18,17 @@ drawn by the phantom), so these numbers are never what happens on real scans.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
+from .._bundled import bundled
 from ..data.gland_shapes import HELD_OUT_SHAPES, shape_volume_ml
 from ..data.pelvis import prostate_phantom_v2
 from ..metrics import dice
 from ..volumetry import volume_ml
 
-__all__ = ["HELD_OUT_STYLES", "held_out_cases", "end_recall", "slices_found", "score"]
+__all__ = ["HELD_OUT_STYLES", "held_out_cases", "end_recall", "slices_found", "score", "summarise", "stored_scores"]
 
 #: T2 renderings of :data:`medseg_edu.data.pelvis.STYLES` no network was trained on.
 HELD_OUT_STYLES = ("noisy", "low_contrast")
@@ -114,3 +117,40 @@ def score(mask, case) -> dict:
     return dict(dice=dice(mask, truth), volume_error_percent=100.0 * (volume_ml(mask, case.spacing) / true_ml - 1.0),
                 apex_recall=apex, base_recall=base, slices_found=slices_found(mask, truth),
                 shape_id=meta.get("shape_id"), style=meta.get("style"), slice_mm=float(case.spacing[2]))
+
+
+def summarise(rows) -> dict:
+    """One line of numbers from :func:`score` rows: what a table of networks shows.
+
+    Returns
+    -------
+    dict
+        ``cases``; the means of ``dice``, ``apex_recall``, ``base_recall`` and ``slices_found``;
+        ``median_abs_volume_error_percent`` and ``max_abs_volume_error_percent`` (%).
+    """
+    errors = np.abs([r["volume_error_percent"] for r in rows])
+    return dict(cases=len(rows), **{key: float(np.mean([r[key] for r in rows]))
+                                    for key in ("dice", "apex_recall", "base_recall", "slices_found")},
+                median_abs_volume_error_percent=float(np.median(errors)),
+                max_abs_volume_error_percent=float(np.max(errors)))
+
+
+def stored_scores(name="unet") -> dict:
+    """The scores of every weight version of a bundled network on the held-out cases, as measured and stored.
+
+    Scoring 32 held-out phantoms takes minutes, so ``tools/compare_inputs.py --score-versions``
+    measures them once (:func:`held_out_cases` in both unseen styles, each network's mask
+    from ``methods.deep`` with its default settings) and stores them in
+    ``benchmarks/held_out_<name>.json``; ``tests/methods/test_held_out.py`` re-scores a case.
+
+    Returns
+    -------
+    dict
+        weight version (int, see :data:`medseg_edu.weights.VERSIONS`) -> ``{"rows": [score rows],
+        "v1_test_dice": [Dice per phantom-v1 test case], "measured": date}``.
+    """
+    path = bundled("benchmarks", f"held_out_{name}.json")
+    if not path.is_file():
+        raise FileNotFoundError(f"no stored held-out scores for {name!r} at {path}: run "
+                                "`python tools/compare_inputs.py --score-versions`")
+    return {int(version): entry for version, entry in json.loads(path.read_text()).items()}

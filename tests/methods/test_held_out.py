@@ -1,0 +1,57 @@
+"""The held-out scores notebook 10 prints: summarised right, stored for every U-Net version, reproducible."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from medseg_edu import weights
+from medseg_edu.masks import largest_component
+from medseg_edu.methods import held_out
+from medseg_edu.methods.deep import probability_volume
+
+
+def _row(dice, error, apex=1.0, base=1.0, found=1.0):
+    return dict(dice=dice, volume_error_percent=error, apex_recall=apex, base_recall=base, slices_found=found)
+
+
+def test_summarise_takes_means_and_the_absolute_volume_errors():
+    rows = [_row(0.9, -20.0, apex=0.5), _row(0.8, 5.0, base=0.0), _row(0.7, 10.0)]
+    s = held_out.summarise(rows)
+    assert s["cases"] == 3 and s["dice"] == pytest.approx(0.8)
+    assert s["median_abs_volume_error_percent"] == pytest.approx(10.0)   # |-20| counts as 20
+    assert s["max_abs_volume_error_percent"] == pytest.approx(20.0)
+    assert s["apex_recall"] == pytest.approx(2.5 / 3) and s["base_recall"] == pytest.approx(2 / 3)
+
+
+def test_every_unet_version_is_stored_on_the_same_cases():
+    stored = held_out.stored_scores("unet")
+    assert set(stored) == set(weights.VERSIONS)
+    keys = [[(r["shape_id"], r["style"]) for r in entry["rows"]] for entry in stored.values()]
+    assert all(k == keys[0] for k in keys) and len(keys[0]) == 2 * 16
+    assert all(len(entry["v1_test_dice"]) == 20 for entry in stored.values())
+
+
+def test_stored_scores_say_how_to_make_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(held_out, "bundled", lambda *parts: tmp_path.joinpath(*parts))
+    with pytest.raises(FileNotFoundError, match="--score-versions"):
+        held_out.stored_scores("unet")
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_stored_row_is_what_the_network_does_now(version):
+    """Re-score the first held-out case: the stored table is not stale for the bundled files."""
+    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
+
+    case = held_out.held_out_cases(shapes=HELD_OUT_SHAPES[:1])[0]  # the first case only: the same seed and style
+    model = weights.load("unet", version=version, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mask = largest_component(probability_volume(model, case.image, case.spacing, tta=True) >= 0.5)
+    row, stored = held_out.score(mask, case), held_out.stored_scores("unet")[version]["rows"][0]
+    assert (row["shape_id"], row["style"]) == (stored["shape_id"], stored["style"])
+    for key in ("dice", "apex_recall", "base_recall"):
+        assert row[key] == pytest.approx(stored[key], abs=0.01), key
+    assert row["volume_error_percent"] == pytest.approx(stored["volume_error_percent"], abs=1.0)
