@@ -3,8 +3,8 @@
     python tools/compare_inputs.py [--steps 600] [--seeds 0 1] [--designs 2d 2.5d 3d]
     python tools/compare_inputs.py --report-only      # rewrite the section from benchmarks/compare_inputs/
     python tools/compare_inputs.py --bundle 2d_seed0  # that run's U-Net -> data/weights/v3 (weights version 3)
-    python tools/compare_inputs.py --score-versions   # every U-Net version on the held-out cases
-                                                      # -> benchmarks/held_out_unet.json (notebook 10)
+    python tools/compare_inputs.py --score-versions   # every version of the U-Net, FCN and dilated CNN on
+                                                      # the held-out cases -> benchmarks/held_out_<name>.json
 
 Short proxy runs of the same recipe family as `make pretrained` (the synth training bank plus
 the phantom-v1 train split, end slices twice, randomise_batch, Adam with a cosine decay), one per
@@ -276,16 +276,23 @@ def bundle(run_name: str, out: Path) -> Path:
     return path
 
 
-def score_versions(cases, path: Path = ROOT / "benchmarks" / "held_out_unet.json") -> None:
-    """Every U-Net weight version on the held-out cases and the phantom-v1 test split, stored for notebook 10."""
+def score_versions(cases, names=("unet", "fcn", "dilated")) -> None:
+    """Every weight version of each network on the held-out cases and the phantom-v1 test split.
+
+    Stored as ``benchmarks/held_out_<name>.json`` (read by ``methods.held_out.stored_scores``, notebook 10).
+    """
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    stored = {}
-    for version in sorted(weights.VERSIONS):
-        model = weights.load("unet", version=version, device="cpu")
-        rows, v1 = _score(lambda image, spacing: probability_volume(model, image, spacing, tta=True), cases)
-        stored[str(version)] = dict(rows=rows, v1_test_dice=v1, measured=time.strftime("%Y-%m-%d"))
-        print(f"unet version {version}:", {k: round(v, 3) for k, v in held_out.summarise(rows).items()}, flush=True)
-    path.write_text(json.dumps(stored, default=float, indent=1) + "\n")
+    for name in names:
+        stored = {}
+        for version in sorted(weights.VERSIONS):
+            if not weights.files(name, weights.weights_dir() / weights.VERSIONS[version][0])[0].is_file():
+                continue  # version 3 is a U-Net only
+            model = weights.load(name, version=version, device="cpu")
+            rows, v1 = _score(lambda image, spacing: probability_volume(model, image, spacing, tta=True), cases)
+            stored[str(version)] = dict(rows=rows, v1_test_dice=v1, measured=time.strftime("%Y-%m-%d"))
+            print(f"{name} version {version}:", {k: round(v, 3) for k, v in held_out.summarise(rows).items()},
+                  flush=True)
+        (ROOT / "benchmarks" / f"held_out_{name}.json").write_text(json.dumps(stored, default=float, indent=1) + "\n")
 
 
 # --------------------------------------------------------------------------- the report
@@ -347,15 +354,16 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="only rewrite the section from --out")
     parser.add_argument("--training-md", type=Path, default=weights.weights_dir() / "TRAINING.md")
     parser.add_argument("--bundle", metavar="RUN", help="make RUN's U-Net (e.g. 2d_seed0 in --out) weights version 3")
-    parser.add_argument("--score-versions", action="store_true",
-                        help="score every U-Net weight version on the held-out cases (benchmarks/held_out_unet.json)")
+    parser.add_argument("--score-versions", nargs="*", metavar="NAME", choices=["unet", "fcn", "dilated"],
+                        help="score every weight version of these networks (default: all three) on the held-out "
+                             "cases: benchmarks/held_out_<name>.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.bundle or args.score_versions:
+    if args.bundle or args.score_versions is not None:
         if args.bundle:
             print("wrote", bundle(args.bundle, args.out))
-        if args.score_versions:
-            score_versions(_cases())
+        if args.score_versions is not None:
+            score_versions(_cases(), args.score_versions or ("unet", "fcn", "dilated"))
         return
     if not args.report_only:
         cases = _cases()
