@@ -20,7 +20,8 @@ design and seed, each measured where the choice matters:
 Designs: ``2d`` a `nets.UNet` on single grid slices; ``2.5d`` the same U-Net with the slices
 CONTEXT_STEP_MM below and above as two more input channels; ``3d`` a small anisotropic 3D U-Net
 (3 x 3 x 3 convolutions, in-plane pooling only, width 8: about the CPU cost of the 2.5D width-16
-U-Net per step) on blocks of 8 slices resampled to CONTEXT_STEP_MM, predicting all 8. The results
+U-Net per step) on blocks of 8 slices resampled to CONTEXT_STEP_MM, predicting all 8; ``2d-context``
+the 2D design trained with context randomisation (:func:`flatten_surroundings`). The results
 (JSON per run) go to --out, the summary table into the section "The choice of input" of
 data/weights/TRAINING.md, which `make pretrained` keeps.
 """
@@ -56,6 +57,7 @@ from medseg_edu.weights import load_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
+DESIGNS = ("2d", "2.5d", "3d", "2d-context")
 
 
 def _cpu() -> float:
@@ -172,6 +174,36 @@ def _probability_3d(model, image, spacing):
     return from_grid(np.ascontiguousarray((out[0] + out[1]) / 2), image.shape, spacing)
 
 
+# --------------------------------------------------------------------------- context randomisation
+
+def flatten_surroundings(images, targets, share=0.3):
+    """After ``randomise_batch``: in ``share`` of the samples, replace everything outside a region by one grey.
+
+    The region is the gland grown by 3-20 mm (a random disc of that size where a slice has no gland,
+    so flat surroundings say nothing about what they hold); the grey is random, with a little noise.
+    Meant to make the network judge the gland by its own look rather than by the anatomy round it
+    (the version-3 U-Net's failure on a real scan, ``data/weights/v3/TRAINING.md``).
+    """
+    n, _, h, w = images.shape
+    chosen = torch.rand(n) < share
+    if not chosen.any():
+        return images, targets
+    keep = (targets[:, None] == 1).to(images.dtype)
+    for i in torch.nonzero(~keep.flatten(1).any(1)).flatten():  # no gland: a disc somewhere
+        yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        centre, radius = torch.randint(20, h - 20, (2,)), float(torch.randint(6, 20, ()))
+        keep[i, 0] = (((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) < radius ** 2).to(images.dtype)
+    grow = [int(torch.randint(3, 21, ()).item() / PIXEL_MM) for _ in range(n)]
+    region = torch.stack([F.max_pool2d(keep[i:i + 1], 2 * g + 1, stride=1, padding=g)[0] for i, g in enumerate(grow)])
+    grey = torch.rand(n, 1, 1, 1) * 1.2 - 0.1 + 0.03 * torch.randn_like(images)
+    flat = chosen[:, None, None, None] & (region < 0.5)
+    return torch.where(flat, grey, images), targets
+
+
+def randomise_with_context(images, targets):
+    return flatten_surroundings(*randomise_batch(images, targets))
+
+
 # --------------------------------------------------------------------------- one run
 
 def _cases():
@@ -222,7 +254,8 @@ def run(design, seed, steps, out: Path, cases) -> dict:
     if design == "3d":  # channels-last is a 2D layout; the 3D network computes in the default one
         train_module.memory_format = lambda on: torch.contiguous_format
     try:
-        fit(model, train, val, max_steps=steps, batch_size=batch, lr=2e-3, augment=randomise_batch, seed=seed,
+        augment = randomise_with_context if design == "2d-context" else randomise_batch
+        fit(model, train, val, max_steps=steps, batch_size=batch, lr=2e-3, augment=augment, seed=seed,
             checkpoint=checkpoint, progress=False, plot=False, val_every=max(50, steps // 10), lr_decay="cosine")
     finally:
         train_module.memory_format = layout
@@ -304,7 +337,7 @@ def report(results) -> str:
         return f"{values.mean():.{digits}f}" + (f" ({values.min():.{digits}f}-{values.max():.{digits}f})"
                                                if len(values) > 1 else "")
 
-    runs = sorted({(r["steps"], r["design"]) for r in results}, key=lambda k: (k[0], ("2d", "2.5d", "3d").index(k[1])))
+    runs = sorted({(r["steps"], r["design"]) for r in results}, key=lambda k: (k[0], DESIGNS.index(k[1])))
     steps = sorted({r["steps"] for r in results})
     n_cases = len(results[0]["rows"])
     n_real = len(results[0]["real"])
@@ -349,7 +382,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--designs", nargs="+", default=["2d", "2.5d", "3d"], choices=["2d", "2.5d", "3d"])
+    parser.add_argument("--designs", nargs="+", default=["2d", "2.5d", "3d"], choices=DESIGNS)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "compare_inputs")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the section from --out")
     parser.add_argument("--training-md", type=Path, default=weights.weights_dir() / "TRAINING.md")
