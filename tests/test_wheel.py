@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
     from pathlib import Path
     import medseg_edu
     from medseg_edu import metrics, showdown, weights
-    from medseg_edu.methods import unet
+    from medseg_edu.methods import held_out, unet
     from medseg_edu.data import msd_label_dir, prostate_phantom, real_scan, REAL_SCANS
     from medseg_edu.data.brain import mni_brain
 
@@ -40,6 +40,7 @@ SCRIPT = textwrap.dedent("""
     print("labels", len(sorted(msd_label_dir().glob("prostate_*.nii.gz"))))
     print("real", all(real_scan(name).array.ndim == 3 for name in REAL_SCANS))
     print("bench", len(showdown.bench_results()[0]) > 0)
+    print("versions", sorted(held_out.stored_scores("unet")), type(weights.load("unet", version=3)).__name__)
     print("brain", mni_brain().t1.array.ndim)
 """)
 
@@ -56,7 +57,8 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_ships_the_bundled_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("medseg_edu/_files/data/weights/unet.pt", "medseg_edu/_files/data/weights/unet.json",
-                   "medseg_edu/_files/data/weights/v1/unet.pt", "medseg_edu/_files/data/msd_labels/README.md",
+                   "medseg_edu/_files/data/weights/v1/unet.pt", "medseg_edu/_files/data/weights/v3/unet.pt",
+                   "medseg_edu/_files/benchmarks/held_out_unet.json", "medseg_edu/_files/data/msd_labels/README.md",
                    "medseg_edu/_files/data/mni/mni_icbm152_2009a_t1_2mm.nii.gz",
                    "medseg_edu/_files/data/real/dicom/", "medseg_edu/_files/benchmarks/results.csv"):
         assert any(name.startswith(needed) for name in names), needed
@@ -83,3 +85,4 @@ def test_the_installed_wheel_works_outside_the_repository(wheel, tmp_path):
     assert float(printed["dice"]) >= 0.85
     assert printed["labels"] == "32" and printed["real"] == "True" and printed["bench"] == "True"
     assert printed["brain"] == "3"
+    assert printed["versions"] == "[1, 2, 3] UNet"

@@ -21,7 +21,8 @@ Designs: ``2d`` a `nets.UNet` on single grid slices; ``2.5d`` the same U-Net wit
 CONTEXT_STEP_MM below and above as two more input channels; ``3d`` a small anisotropic 3D U-Net
 (3 x 3 x 3 convolutions, in-plane pooling only, width 8: about the CPU cost of the 2.5D width-16
 U-Net per step) on blocks of 8 slices resampled to CONTEXT_STEP_MM, predicting all 8; ``2d-context``
-the 2D design trained with context randomisation (:func:`flatten_surroundings`). The results
+the 2D design trained with context randomisation (:func:`flatten_surroundings`); ``2d-plain`` the
+bundled v2 recipe (the synth bank alone, no repeated ends, a constant learning rate). The results
 (JSON per run) go to --out, the summary table into the section "The choice of input" of
 data/weights/TRAINING.md, which `make pretrained` keeps.
 """
@@ -57,7 +58,7 @@ from medseg_edu.weights import load_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
-DESIGNS = ("2d", "2.5d", "3d", "2d-context")
+DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain")
 
 
 def _cpu() -> float:
@@ -246,7 +247,8 @@ def run(design, seed, steps, out: Path, cases) -> dict:
     else:
         context = 1 if design == "2.5d" else 0
         model = nets.UNet(width=16, depth=3, in_channels=2 * context + 1)
-        train = SynthSlices("train", context=context, with_v1=True, end_repeats=1, progress=False)
+        plain = design == "2d-plain"  # the bundled v2 recipe: the synth bank only, every slice once
+        train = SynthSlices("train", context=context, with_v1=not plain, end_repeats=0 if plain else 1, progress=False)
         val, batch = SynthSlices("val", context=context, progress=False), 16
     checkpoint = out / f"{design}_seed{seed}_net.pt"  # its sidecar must not be the results JSON
     wall, cpu = time.perf_counter(), _cpu()
@@ -256,7 +258,8 @@ def run(design, seed, steps, out: Path, cases) -> dict:
     try:
         augment = randomise_with_context if design == "2d-context" else randomise_batch
         fit(model, train, val, max_steps=steps, batch_size=batch, lr=2e-3, augment=augment, seed=seed,
-            checkpoint=checkpoint, progress=False, plot=False, val_every=max(50, steps // 10), lr_decay="cosine")
+            checkpoint=checkpoint, progress=False, plot=False, val_every=max(50, steps // 10),
+            lr_decay=None if design == "2d-plain" else "cosine")
     finally:
         train_module.memory_format = layout
     seconds, cpu_seconds = time.perf_counter() - wall, _cpu() - cpu
@@ -404,7 +407,8 @@ def main() -> None:
             for seed in args.seeds:
                 result = run(design, seed, args.steps, args.out, cases)
                 print(design, seed, f"Dice {np.mean([r['dice'] for r in result['rows']]):.3f}", flush=True)
-    results = [json.loads(p.read_text()) for p in sorted(args.out.glob("*_seed*.json"))]
+    results = [json.loads(p.read_text()) for p in sorted(args.out.glob("*_seed*.json"))
+               if not p.stem.endswith("_net")]  # a checkpoint's sidecar is not a result
     text = report(results)
     print(text)
     write_section(text, args.training_md)
