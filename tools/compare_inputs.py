@@ -22,7 +22,8 @@ CONTEXT_STEP_MM below and above as two more input channels; ``3d`` a small aniso
 (3 x 3 x 3 convolutions, in-plane pooling only, width 8: about the CPU cost of the 2.5D width-16
 U-Net per step) on blocks of 8 slices resampled to CONTEXT_STEP_MM, predicting all 8; ``2d-context``
 the 2D design trained with context randomisation (:func:`flatten_surroundings`); ``2d-plain`` the
-bundled v2 recipe (the synth bank alone, no repeated ends, a constant learning rate). The results
+bundled v2 recipe (the synth bank alone, no repeated ends, a constant learning rate); ``2d-no-targets``
+the 2D design on a bank without anal canal and sphincter (:func:`no_targets_below_the_apex`). The results
 (JSON per run) go to --out, the summary table into the section "The choice of input" of
 data/weights/TRAINING.md, which `make pretrained` keeps.
 """
@@ -30,6 +31,7 @@ data/weights/TRAINING.md, which `make pretrained` keeps.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -58,7 +60,7 @@ from medseg_edu.weights import load_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
-DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain")
+DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets")
 
 
 def _cpu() -> float:
@@ -205,6 +207,38 @@ def randomise_with_context(images, targets):
     return flatten_surroundings(*randomise_batch(images, targets))
 
 
+# --------------------------------------------------------------------------- a bank without the "targets"
+
+@contextlib.contextmanager
+def no_targets_below_the_apex():
+    """Render the synth bank without the anal canal and the urethral sphincter (an ablation).
+
+    Both are round rings drawn below the apex as "not gland"; on a real scan the lower gland is
+    round and rimmed too. The painters still draw their random numbers (every other structure of a
+    scene stays as it was); they paint nothing. The bank is cached under its own name.
+    """
+    from medseg_edu.data import pelvis, synth
+
+    originals = pelvis._paint_anal_canal, pelvis._paint_sphincter, synth.SYNTH_VERSION
+
+    def silent(painter):
+        def paint_nothing(scene, *args):
+            own = scene.paint
+            scene.paint = lambda *a, **k: None
+            try:
+                return painter(scene, *args)
+            finally:
+                scene.paint = own
+        return paint_nothing
+
+    pelvis._paint_anal_canal, pelvis._paint_sphincter = silent(originals[0]), silent(originals[1])
+    synth.SYNTH_VERSION = f"{originals[2]}-no-targets"
+    try:
+        yield
+    finally:
+        pelvis._paint_anal_canal, pelvis._paint_sphincter, synth.SYNTH_VERSION = originals
+
+
 # --------------------------------------------------------------------------- one run
 
 def _cases():
@@ -248,8 +282,10 @@ def run(design, seed, steps, out: Path, cases) -> dict:
         context = 1 if design == "2.5d" else 0
         model = nets.UNet(width=16, depth=3, in_channels=2 * context + 1)
         plain = design == "2d-plain"  # the bundled v2 recipe: the synth bank only, every slice once
-        train = SynthSlices("train", context=context, with_v1=not plain, end_repeats=0 if plain else 1, progress=False)
-        val, batch = SynthSlices("val", context=context, progress=False), 16
+        with no_targets_below_the_apex() if design == "2d-no-targets" else contextlib.nullcontext():
+            train = SynthSlices("train", context=context, with_v1=not plain, end_repeats=0 if plain else 1,
+                                progress=False)
+            val, batch = SynthSlices("val", context=context, progress=False), 16
     checkpoint = out / f"{design}_seed{seed}_net.pt"  # its sidecar must not be the results JSON
     wall, cpu = time.perf_counter(), _cpu()
     layout = train_module.memory_format
