@@ -40,8 +40,8 @@ from . import nets
 from ._bundled import bundled
 from ._device import resolve
 
-__all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "VERSIONS", "WeightsFileError", "weights_dir", "files", "metadata",
-           "load", "save_checkpoint", "load_checkpoint"]
+__all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "VERSIONS", "WeightsFileError", "weights_dir", "files",
+           "metadata", "load", "save_checkpoint", "load_checkpoint"]
 
 #: The bundled networks, in the order the notebooks teach them.
 NAMES = ("patch_cnn", "fcn", "unet", "dilated")
@@ -92,7 +92,7 @@ V3 = "v3"
 VERSIONS = {
     1: (V1, "trained on phantom v1 only"),
     2: ("", "the bundled weights: domain randomisation on phantom v2"),
-    3: (V3, "a U-Net candidate trained on the synth bank v3; only 'unet' exists"),
+    3: (V3, "a single U-Net candidate ('unet') trained on the synth bank v3"),
 }
 
 
@@ -249,9 +249,9 @@ def metadata(name: str, folder=None, *, version: int = 2) -> dict:
     """
     path, sidecar = files(name, folder if folder is not None else _version_dir(version))
     if not path.is_file() or not sidecar.is_file():
-        if folder is None and version == 3:
-            raise FileNotFoundError(f"no version-3 weights for {name!r} at {path}: version 3 is a single U-Net "
-                                    "candidate ('unet'); use version=2 for the bundled networks")
+        if folder is None and version != 2:  # the kept versions are not re-made by `make pretrained`
+            raise FileNotFoundError(f"no version-{version} weights for {name!r} at {path}: version {version} is "
+                                    f"{VERSIONS[version][1]}; use version=2 for the bundled networks")
         raise _missing(name, path)
     return _read_sidecar(sidecar)
 

@@ -357,9 +357,10 @@ def score_versions(cases, names=("unet", "fcn", "dilated")) -> None:
     for name in names:
         stored = {}
         for version in sorted(weights.VERSIONS):
-            if not weights.files(name, weights.weights_dir() / weights.VERSIONS[version][0])[0].is_file():
+            try:
+                model = weights.load(name, version=version, device="cpu")
+            except FileNotFoundError:
                 continue  # version 3 is a U-Net only
-            model = weights.load(name, version=version, device="cpu")
             rows, v1 = _score(lambda image, spacing: probability_volume(model, image, spacing, tta=True), cases)
             stored[str(version)] = dict(rows=rows, v1_test_dice=v1, measured=time.strftime("%Y-%m-%d"))
             print(f"{name} version {version}:", {k: round(v, 3) for k, v in held_out.summarise(rows).items()},

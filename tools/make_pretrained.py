@@ -251,13 +251,12 @@ def main() -> None:
         parser.error("--steps must be a positive number of optimisation steps")
     OUT = args.out.resolve()
     OUT.mkdir(parents=True, exist_ok=True)
+    os.environ["MEDSEG_EDU_WEIGHTS"] = str(OUT)  # the evaluation loads what was just trained
     if not args.evaluate_only:
         print(f"Note: the bundled weights were trained on the synth bank v2 (commit {BUNDLED_FROM}); this run trains "
               "on today's bank v3, whose U-Net scores higher on held-out phantoms but marks less of the gland on the "
-              "real scans (data/weights/TRAINING.md). Writing into " + str(OUT) + "; to keep the bundled weights, "
-              "pass --out another folder, or check out that commit to re-create them.", flush=True)
-    os.environ["MEDSEG_EDU_WEIGHTS"] = str(OUT)  # the evaluation loads what was just trained
-    if not args.evaluate_only:
+              f"real scans (data/weights/TRAINING.md). Writing into {OUT}; to keep the bundled weights, pass --out "
+              "another folder, or check out that commit to re-create them.", flush=True)
         for name in args.only or weights.NAMES:
             meta = train_bundled(name, steps=args.steps, steps_scale=args.steps_scale, out=OUT)
             print(f"{name}: val Dice {meta['val_dice']:.3f} after {meta['steps']} steps in "
