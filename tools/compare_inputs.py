@@ -23,7 +23,8 @@ CONTEXT_STEP_MM below and above as two more input channels; ``3d`` a small aniso
 U-Net per step) on blocks of 8 slices resampled to CONTEXT_STEP_MM, predicting all 8; ``2d-context``
 the 2D design trained with context randomisation (:func:`flatten_surroundings`); ``2d-plain`` the
 bundled v2 recipe (the synth bank alone, no repeated ends, a constant learning rate); ``2d-no-targets``
-the 2D design on a bank without anal canal and sphincter (:func:`no_targets_below_the_apex`). The results
+the 2D design on a bank without anal canal and sphincter (:func:`no_targets_below_the_apex`); ``2d-varied``
+the 2D design on a bank whose lower pelvis varies (:func:`varied_layout`). The results
 (JSON per run) go to --out, the summary table into the section "The choice of input" of
 data/weights/TRAINING.md, which `make pretrained` keeps.
 """
@@ -60,7 +61,7 @@ from medseg_edu.weights import load_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
-DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets")
+DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied")
 
 
 def _cpu() -> float:
@@ -239,6 +240,23 @@ def no_targets_below_the_apex():
         pelvis._paint_anal_canal, pelvis._paint_sphincter, synth.SYNTH_VERSION = originals
 
 
+@contextlib.contextmanager
+def varied_layout():
+    """Render the synth bank with the ``"varied"`` layout of ``pelvis.LAYOUTS`` (cached under its own name)."""
+    from medseg_edu.data import synth
+
+    originals = synth.SYNTH_LAYOUT, synth.SYNTH_VERSION
+    synth.SYNTH_LAYOUT, synth.SYNTH_VERSION = "varied", f"{originals[1]}-varied"
+    try:
+        yield
+    finally:
+        synth.SYNTH_LAYOUT, synth.SYNTH_VERSION = originals
+
+
+def _bank_variant(design):
+    return {"2d-no-targets": no_targets_below_the_apex, "2d-varied": varied_layout}.get(design, contextlib.nullcontext)()
+
+
 # --------------------------------------------------------------------------- one run
 
 def _cases():
@@ -282,7 +300,7 @@ def run(design, seed, steps, out: Path, cases) -> dict:
         context = 1 if design == "2.5d" else 0
         model = nets.UNet(width=16, depth=3, in_channels=2 * context + 1)
         plain = design == "2d-plain"  # the bundled v2 recipe: the synth bank only, every slice once
-        with no_targets_below_the_apex() if design == "2d-no-targets" else contextlib.nullcontext():
+        with _bank_variant(design):
             train = SynthSlices("train", context=context, with_v1=not plain, end_repeats=0 if plain else 1,
                                 progress=False)
             val, batch = SynthSlices("val", context=context, progress=False), 16

@@ -82,6 +82,27 @@ _TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "p
             "venous_plexus": (0.30, 1.5), "urine": (0.03, 6.0)}
 
 
+#: Where the neighbours of the gland's lower end sit along z (mm), by layout. ``"v2"``: as phantom v2 has
+#: always drawn them - bones, obturator and levator reach a fixed distance below the apex, the anal canal
+#: starts at the apex. ``"varied"`` (the synth bank from version 4): real pelvises differ in where the gland
+#: sits against bones and muscles, so these reaches vary widely (a bony wall may end above the apex), the
+#: anal canal starts further below the apex, and in half the scenes the capsule and fat rim go round the
+#: apex too (a rimmed lower gland). A number is fixed; a pair is the range a scene draws from.
+LAYOUTS = {
+    "v2": {"acetabulum_below_apex": 15.0, "obturator_below_apex": 20.0, "pubis_above_apex": (4.0, 14.0),
+           "levator_above_centre": (0.0, 10.0), "anal_canal_below_apex": (0.0, 8.0), "apex_rim_share": 0.0},
+    "varied": {"acetabulum_below_apex": (-5.0, 30.0), "obturator_below_apex": (-5.0, 35.0),
+               "pubis_above_apex": (-8.0, 22.0), "levator_above_centre": (-10.0, 20.0),
+               "anal_canal_below_apex": (3.0, 22.0), "apex_rim_share": 0.5},
+}
+
+
+def _reach(rng, layout, key):
+    """One scene's value of ``LAYOUTS[layout][key]`` (mm): the number, or a draw from the range."""
+    value = LAYOUTS[layout][key]
+    return rng.uniform(*value) if isinstance(value, tuple) else value
+
+
 def _ellipse(x, y, centre, radii):
     """Normalised elliptical radius (< 1 inside) in the x-y plane."""
     return np.sqrt(((x - centre[0]) / radii[0]) ** 2 + ((y - centre[1]) / radii[1]) ** 2)
@@ -172,7 +193,8 @@ def end_weight(z_mm, bottom_mm, top_mm, share=END_SHARE):
     return np.clip(1.0 - inward / share, 0.0, 1.0)
 
 
-def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None, coil=None, subslices=1):
+def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None, coil=None, subslices=1,
+                 layout="v2"):
     """Tissue map of a male pelvis around a real expert gland (phantom v2 anatomy).
 
     Parameters
@@ -197,6 +219,9 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
         them back into thick slices: partial volume as a 2D multi-slice scan has it
         (:func:`prostate_phantom_v2` does this). 1: the scene on ``spacing`` itself;
         ``None``: :func:`subslices_for` the slice spacing.
+    layout : str
+        Where the neighbours of the gland's lower end sit (:data:`LAYOUTS`): ``"v2"`` (every
+        phantom-v2 case) or ``"varied"`` (the synth training bank from version 4).
 
     Returns
     -------
@@ -212,6 +237,8 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
 
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose one of {sorted(LAYOUTS)}")
     rng = np.random.default_rng([int(seed), 20261202])
     spacing, shape, subslices = _fine_grid(rng, spacing, shape, subslices)
     target = msd_like_volume_ml(rng) if volume_ml is None else float(volume_ml)
@@ -221,6 +248,7 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     axes = centred_axes(shape, spacing)
     labels, centre, angles = _place_expert_gland(rng, shape_id, axes, spacing, target, subslices)
     scene = _Scene.around(labels, axes, spacing, centre)
+    scene.layout = layout
 
     # Each painter draws its structure over what is already there, so the order is the anatomy's layering.
     body_centre, body_radii = _paint_body(scene, rng)
@@ -311,6 +339,7 @@ class _Scene:
     ends: np.ndarray
     apex_xy: list
     base_xy: list
+    layout: str = "v2"
 
     @classmethod
     def around(cls, labels, axes, spacing, centre):
@@ -393,10 +422,12 @@ def _paint_hips_and_pubis(scene, rng):
         s.paint_ellipsoid(fh_c, (fh_r, fh_r, fh_r * 1.1), ("cortex", 1.0 + 2.5 / fh_r), ("marrow", 1.0))
         # acetabulum / ischium: a bony wall between the hip and the obturator muscle
         ac = _ellipse(s.x, s.y, (fh_c[0] - side * fh_r * 1.05, fh_c[1] - 5), (7, 38))
-        s.paint("cortex", (ac < 1.0) & (s.z > s.bottom - 15))
-        s.paint("marrow", (ac < 0.6) & (s.z > s.bottom - 15))
+        wall_from = s.bottom - _reach(rng, s.layout, "acetabulum_below_apex")
+        s.paint("cortex", (ac < 1.0) & (s.z > wall_from))
+        s.paint("marrow", (ac < 0.6) & (s.z > wall_from))
         # pubic bone in front of the apex and mid-gland
-        pubis_c = (s.cx + side * rng.uniform(10, 16), s.front + rng.uniform(14, 22), s.bottom + rng.uniform(4, 14))
+        pubis_c = (s.cx + side * rng.uniform(10, 16), s.front + rng.uniform(14, 22),
+                    s.bottom + _reach(rng, s.layout, "pubis_above_apex"))
         s.paint_ellipsoid(pubis_c, (rng.uniform(10, 14), rng.uniform(7, 10), 20), ("cortex", 1.0), ("marrow", 0.7))
 
 
@@ -408,7 +439,7 @@ def _paint_obturator(scene, rng):
     ob_c = (s.cx, s.centre[1] + rng.uniform(-5, 10))
     r_in = _ellipse(s.x, s.y, ob_c, ob_inner)
     r_out = _ellipse(s.x, s.y, ob_c, (ob_inner[0] + ob_thick, ob_inner[1] + ob_thick))
-    lateral = (np.abs(s.x - s.cx) > s.half_w + 8) & (s.z > s.bottom - 20)
+    lateral = (np.abs(s.x - s.cx) > s.half_w + 8) & (s.z > s.bottom - _reach(rng, s.layout, "obturator_below_apex"))
     s.paint("muscle", (r_in >= 1.0) & (r_out < 1.0) & lateral)
     s.paint("cortex", (r_out >= 1.0) & (r_out < 1.0 + 2.5 / ob_inner[0]) & lateral
             & (np.abs(s.y - ob_c[1]) < ob_inner[1] * 0.8))
@@ -429,7 +460,7 @@ def _paint_levator_ani(scene, rng, rect_c, rect_r):
     s = scene
     la = _ellipse(s.x, s.y, (s.cx, rect_c[1] + 10), (s.half_w + rng.uniform(6, 12), rect_r[1] + rng.uniform(18, 28)))
     s.paint("muscle", (la >= 1.0) & (la < 1.0 + rng.uniform(3, 5) / (s.half_w + 8)) & (s.y < s.centre[1] + 5)
-            & (s.z < s.centre[2] + rng.uniform(0, 10)))
+            & (s.z < s.centre[2] + _reach(rng, s.layout, "levator_above_centre")))
 
 
 def _paint_rectum(scene, rng, rect_c, rect_r, coil):
@@ -450,7 +481,7 @@ def _paint_anal_canal(scene, rng, rect_c, rect_r):
     """Below the apex the rectum narrows into the anal canal: a thick ring of dark sphincter muscle round a
     collapsed lumen - a round "target" right behind the apex that is not gland."""
     s = scene
-    below = s.z < s.bottom - rng.uniform(0.0, 8.0)
+    below = s.z < s.bottom - _reach(rng, s.layout, "anal_canal_below_apex")
     canal_r = rng.uniform(11.0, 16.0)
     canal = _ellipse(s.x, s.y, (rect_c[0], rect_c[1] + rng.uniform(0, 4)), (canal_r, canal_r * rng.uniform(0.85, 1.1)))
     s.paint("fat", (_ellipse(s.x, s.y, rect_c, rect_r) < 1.0 + 3.0 / min(rect_r)) & below)
@@ -487,9 +518,12 @@ def _paint_seminal_vesicles(scene, rng):
 def _paint_periprostatic(scene, rng):
     """Around the gland: a fat rim, the venous plexus in front, neurovascular bundles behind, the capsule."""
     s = scene
-    dist_out = _distance_near(~s.gland, s.gland, s.spacing)
+    share = LAYOUTS[s.layout]["apex_rim_share"]
+    rim_round_apex = bool(share > 0 and rng.random() < share)
     # the fat rim thins out towards apex and base: there the gland meets sphincter and bladder neck
-    near = (dist_out > 0) & (dist_out < rng.uniform(0.5, 6) * (1.0 - s.ends)) \
+    thinning = s.ends * (s.z > s.centre[2]) if rim_round_apex else s.ends
+    dist_out = _distance_near(~s.gland, s.gland, s.spacing)
+    near = (dist_out > 0) & (dist_out < rng.uniform(0.5, 6) * (1.0 - thinning)) \
         & ~s.has("rectal_wall", "coil", "urine", "bladder_wall")
     s.paint("fat", near)
     plexus = (dist_out > 1.5) & (dist_out < rng.uniform(4, 7)) & (s.y > s.centre[1]) \
@@ -501,7 +535,7 @@ def _paint_periprostatic(scene, rng):
                 & beside)
         s.paint("vessel", (_ellipse(s.x, s.y, (s.cx + side * s.half_w * 0.9, s.back + 4), (1.5, 1.5)) < 1.0) & beside)
     capsule_mm = max(rng.uniform(0.8, 2.2), 1.01 * min(s.spacing[:2]))  # at least one voxel thick
-    s.paint("capsule", (dist_out > 0) & (dist_out < capsule_mm) & (s.ends < 0.5))  # none at apex and base
+    s.paint("capsule", (dist_out > 0) & (dist_out < capsule_mm) & (thinning < 0.5))  # none at apex and base
 
 
 def _paint_bladder_neck(scene, rng):

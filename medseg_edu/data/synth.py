@@ -39,6 +39,8 @@ from .render import bias_field
 
 #: Bump when scenes, renderers or the split change, so cached banks are rebuilt.
 SYNTH_VERSION = 3
+#: How the training scenes lay out the neighbours of the gland's lower end (:data:`~.pelvis.LAYOUTS`).
+SYNTH_LAYOUT = "v2"
 #: (first seed, scenes, random renderings per scene, expert shapes, T2 style) of each bank.
 BANKS = {"train": (500000, 96, 2, TRAIN_SHAPES, "t2"), "val": (600000, len(HELD_OUT_SHAPES), 0, HELD_OUT_SHAPES,
                                                                  "noisy")}
@@ -86,7 +88,7 @@ def render_random(tissue, spacing, seed=0, *, subslices=1):
     return rician_noise(image.astype(np.float32), rng.uniform(0.0, 0.05), rng).astype(np.float32)
 
 
-def _scene_slices(seed, shape_id, n_random, *, style="t2"):
+def _scene_slices(seed, shape_id, n_random, *, style="t2", layout="v2"):
     """Network-grid slices of one scene: its T2 rendering (in ``style``) and ``n_random`` random ones.
 
     Returns ``(images, mask, slice_mm)``: a list of (z, GRID, GRID) renderings, the (z, GRID, GRID)
@@ -97,7 +99,7 @@ def _scene_slices(seed, shape_id, n_random, *, style="t2"):
     # 150 mm in-plane: the network sees the central GRID * PIXEL_MM = 120 mm, plus room for shifts
     n = int(round(150.0 / spacing[0]))
     tissue, fine, params = pelvic_scene(int(seed), shapes=(shape_id,), spacing=spacing, subslices=None,
-                                        shape=(n, n, int(np.ceil(rng.uniform(66, 90) / spacing[2]))))
+                                        shape=(n, n, int(np.ceil(rng.uniform(66, 90) / spacing[2]))), layout=layout)
     k = params["subslices"]
     gland = thick_labels(_zones(tissue), k) > 0
     mask = (to_grid(gland.astype(np.float32), spacing, size=GRID, pixel_mm=PIXEL_MM) >= 0.5).astype(np.uint8)
@@ -108,8 +110,8 @@ def _scene_slices(seed, shape_id, n_random, *, style="t2"):
 
 
 def _render_scene(job):
-    seed, shape_id, n_random, style = job
-    images, mask, mm = _scene_slices(seed, shape_id, n_random, style=style)
+    seed, shape_id, n_random, style, layout = job
+    images, mask, mm = _scene_slices(seed, shape_id, n_random, style=style, layout=layout)
     return [im.astype(np.float16) for im in images], mask, mm
 
 
@@ -142,7 +144,7 @@ def synthetic_slices(name="train", *, scenes=None, progress=True):
 
         from tqdm.auto import tqdm
 
-        jobs = [(first + i, shapes[i % len(shapes)], n_random, style) for i in range(count)]
+        jobs = [(first + i, shapes[i % len(shapes)], n_random, style, SYNTH_LAYOUT) for i in range(count)]
         # each scene is seeded on its own, so rendering them on every core gives the same bank
         with ProcessPoolExecutor(max_workers=max(1, min(len(os.sched_getaffinity(0)), 4))) as pool:
             results = list(tqdm(pool.map(_render_scene, jobs), total=count, desc=f"rendering {name} scenes",
