@@ -239,3 +239,25 @@ def test_randomise_batch_moves_a_block_of_label_maps_with_its_slices():
         inside = out[:, k][target[:, k] == 1].mean()
         outside = out[:, k][target[:, k] == 0].mean()
         assert abs(float(inside - outside)) > 0.3
+
+
+def test_the_varied_layout_moves_the_lower_pelvis_and_rims_some_apices():
+    """The training bank's layout: the anal canal starts well below the apex and some glands keep their
+    capsule round the apex."""
+    T = TISSUES_V2
+    seen_rim = False
+    for seed in range(6):
+        tissue, fine, params = pelvis.pelvic_scene(seed, spacing=(0.8, 0.8, 4.0), shape=(180, 180, 22), volume_ml=40.0,
+                                                   subslices=None, coil=False, layout="varied")
+        z = np.arange(tissue.shape[2]) * fine[2]
+        gland = np.isin(tissue, pelvis.GLAND_CODES)
+        present = np.flatnonzero(gland.any(axis=(0, 1)))
+        bottom, top = present[0], present[-1]
+        canal = np.flatnonzero((tissue == T["anal_canal"]).any(axis=(0, 1)))
+        assert len(canal) == 0 or z[canal[-1]] < z[bottom] - 3.0
+        weight = pelvis.end_weight(z, z[bottom], z[top])
+        capsule = (tissue == T["capsule"]).any(axis=(0, 1))
+        seen_rim |= bool(capsule[(weight >= 0.5) & (z < z[(bottom + top) // 2])].any())
+    assert seen_rim
+    with pytest.raises(ValueError, match="layout"):
+        pelvis.pelvic_scene(0, **SMALL, layout="tilted")
