@@ -24,7 +24,8 @@ U-Net per step) on blocks of 8 slices resampled to CONTEXT_STEP_MM, predicting a
 the 2D design trained with context randomisation (:func:`flatten_surroundings`); ``2d-plain`` the
 bundled v2 recipe (the synth bank alone, no repeated ends, a constant learning rate); ``2d-no-targets``
 the 2D design on a bank without anal canal and sphincter (:func:`no_targets_below_the_apex`); ``2d-varied``
-the 2D design on a bank whose lower pelvis varies (:func:`varied_layout`). The results
+the 2D design on a bank whose lower pelvis varies, ``2d-target-apex`` on one whose apex can be rimmed and
+ringed like a real one (:func:`bank_layout`, ``pelvis.LAYOUTS``). The results
 (JSON per run) go to --out, the summary table into the section "The choice of input" of
 data/weights/TRAINING.md, which `make pretrained` keeps.
 """
@@ -61,7 +62,7 @@ from medseg_edu.weights import load_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
-DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied")
+DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied", "2d-target-apex")
 
 
 def _cpu() -> float:
@@ -241,12 +242,12 @@ def no_targets_below_the_apex():
 
 
 @contextlib.contextmanager
-def varied_layout():
-    """Render the synth bank with the ``"varied"`` layout of ``pelvis.LAYOUTS`` (cached under its own name)."""
+def bank_layout(layout):
+    """Render the synth bank with the layout ``layout`` of ``pelvis.LAYOUTS`` (cached under its own name)."""
     from medseg_edu.data import synth
 
     originals = synth.SYNTH_LAYOUT, synth.SYNTH_VERSION
-    synth.SYNTH_LAYOUT, synth.SYNTH_VERSION = "varied", f"{originals[1]}-varied"
+    synth.SYNTH_LAYOUT, synth.SYNTH_VERSION = layout, f"{originals[1]}-{layout}"
     try:
         yield
     finally:
@@ -254,7 +255,10 @@ def varied_layout():
 
 
 def _bank_variant(design):
-    return {"2d-no-targets": no_targets_below_the_apex, "2d-varied": varied_layout}.get(design, contextlib.nullcontext)()
+    if design == "2d-no-targets":
+        return no_targets_below_the_apex()
+    layout = {"2d-varied": "varied", "2d-target-apex": "target_apex"}.get(design)
+    return bank_layout(layout) if layout else contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------- one run

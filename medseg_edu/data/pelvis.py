@@ -82,18 +82,23 @@ _TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "p
             "venous_plexus": (0.30, 1.5), "urine": (0.03, 6.0)}
 
 
-#: Where the neighbours of the gland's lower end sit along z (mm), by layout. ``"v2"``: as phantom v2 has
-#: always drawn them - bones, obturator and levator reach a fixed distance below the apex, the anal canal
-#: starts at the apex. ``"varied"`` (the synth bank from version 4): real pelvises differ in where the gland
-#: sits against bones and muscles, so these reaches vary widely (a bony wall may end above the apex), the
-#: anal canal starts further below the apex, and in half the scenes the capsule and fat rim go round the
-#: apex too (a rimmed lower gland). A number is fixed; a pair is the range a scene draws from.
+#: Where the neighbours of the gland's lower end sit along z (mm), and how that end looks, by layout.
+#: ``"v2"``: as phantom v2 has always drawn them - bones, obturator and levator reach a fixed distance
+#: below the apex, the anal canal starts at the apex, no rim round the apex. ``"varied"`` (tried for the
+#: synth bank): real pelvises differ in where the gland sits against bones and muscles, so these reaches
+#: vary widely (a bony wall may end above the apex), the anal canal starts further below the apex, and in
+#: half the scenes the capsule and fat rim go round the apex too. ``"target_apex"``: phantom v2's reaches,
+#: but the lower gland can look like a real apex - in 60 % of scenes the striated sphincter's dark ring
+#: round the urethra reaches up into it (a round dark "target" that IS prostate, as experts label it), in
+#: half of them a rim goes round it. A number is fixed; a pair is the range a scene draws from.
+_V2_REACHES = {"acetabulum_below_apex": 15.0, "obturator_below_apex": 20.0, "pubis_above_apex": (4.0, 14.0),
+               "levator_above_centre": (0.0, 10.0), "anal_canal_below_apex": (0.0, 8.0)}
 LAYOUTS = {
-    "v2": {"acetabulum_below_apex": 15.0, "obturator_below_apex": 20.0, "pubis_above_apex": (4.0, 14.0),
-           "levator_above_centre": (0.0, 10.0), "anal_canal_below_apex": (0.0, 8.0), "apex_rim_share": 0.0},
+    "v2": {**_V2_REACHES, "apex_rim_share": 0.0, "apical_ring_share": 0.0},
     "varied": {"acetabulum_below_apex": (-5.0, 30.0), "obturator_below_apex": (-5.0, 35.0),
                "pubis_above_apex": (-8.0, 22.0), "levator_above_centre": (-10.0, 20.0),
-               "anal_canal_below_apex": (3.0, 22.0), "apex_rim_share": 0.5},
+               "anal_canal_below_apex": (3.0, 22.0), "apex_rim_share": 0.5, "apical_ring_share": 0.0},
+    "target_apex": {**_V2_REACHES, "apex_rim_share": 0.5, "apical_ring_share": 0.6},
 }
 
 
@@ -221,7 +226,7 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
         ``None``: :func:`subslices_for` the slice spacing.
     layout : str
         Where the neighbours of the gland's lower end sit (:data:`LAYOUTS`): ``"v2"`` (every
-        phantom-v2 case) or ``"varied"`` (the synth training bank from version 4).
+        phantom-v2 case) or one tried for the synth training bank.
 
     Returns
     -------
@@ -590,6 +595,13 @@ def _paint_urethra(scene, rng):
     s = scene
     gx = np.argwhere(s.gland).mean(0)
     ux, uy = s.axes[0][int(round(gx[0]))], s.axes[1][int(round(gx[1]))] + rng.uniform(0, 4)
+    share = LAYOUTS[s.layout]["apical_ring_share"]
+    if share > 0 and rng.random() < share:
+        # the striated sphincter wraps the urethra up into the apex: a dark ring inside the gland's lower end
+        outer, thick = rng.uniform(4.5, 8.0), rng.uniform(1.5, 3.0)
+        r = _ellipse(s.x, s.y, s.apex_xy, (outer, outer))
+        lower_end = (s.ends > rng.uniform(0.2, 0.5)) & (s.z < s.centre[2])
+        s.paint("stroma", (r < 1.0) & (r >= 1.0 - thick / outer) & s.gland & lower_end)
     s.paint("urethra", (_ellipse(s.x, s.y, (ux, uy), (2.0, 2.0)) < 1.0) & s.gland)
 
 
