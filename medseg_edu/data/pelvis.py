@@ -90,7 +90,10 @@ _TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "p
 #: half the scenes the capsule and fat rim go round the apex too. ``"target_apex"``: phantom v2's reaches,
 #: but the lower gland can look like a real apex - in 60 % of scenes the striated sphincter's dark ring
 #: round the urethra reaches up into it (a round dark "target" that IS prostate, as experts label it), in
-#: half of them a rim goes round it. A number is fixed; a pair is the range a scene draws from.
+#: half of them a rim goes round it. ``"canal_at_apex"``: phantom v2's, but the anorectal junction lies
+#: level with the lower gland, as in real pelvises - the anal canal's dark ring starts between 15 mm above
+#: the apex and 3 mm below it, so it is seen behind gland slices, not only below them. A number is fixed; a
+#: pair (negative: above the apex) is the range a scene draws from.
 _V2_REACHES = {"acetabulum_below_apex": 15.0, "obturator_below_apex": 20.0, "pubis_above_apex": (4.0, 14.0),
                "levator_above_centre": (0.0, 10.0), "anal_canal_below_apex": (0.0, 8.0)}
 LAYOUTS = {
@@ -99,6 +102,8 @@ LAYOUTS = {
                "pubis_above_apex": (-8.0, 22.0), "levator_above_centre": (-10.0, 20.0),
                "anal_canal_below_apex": (3.0, 22.0), "apex_rim_share": 0.5, "apical_ring_share": 0.0},
     "target_apex": {**_V2_REACHES, "apex_rim_share": 0.5, "apical_ring_share": 0.6},
+    "canal_at_apex": {**_V2_REACHES, "anal_canal_below_apex": (-15.0, 3.0), "apex_rim_share": 0.0,
+                      "apical_ring_share": 0.0},
 }
 
 
