@@ -88,11 +88,16 @@ V1 = "v1"
 #: The folder of the v3 candidate: a U-Net trained on the synth bank v3, better than the bundled one on
 #: held-out phantoms but not on real scans, so not the default; kept so notebook 10 can show the difference.
 V3 = "v3"
+#: The folder of the v4 candidate: version 3's recipe on the synth bank v3 drawn with its anal canal level
+#: with the lower gland (layout "canal_at_apex"); on real scans it marks the lower gland again. Not the
+#: default until labelled real scans say so.
+V4 = "v4"
 #: The weight versions :func:`load` knows: version -> (sub-folder of :func:`weights_dir`, what it is).
 VERSIONS = {
     1: (V1, "trained on phantom v1 only"),
     2: ("", "the bundled weights: domain randomisation on phantom v2"),
     3: (V3, "a single U-Net candidate ('unet') trained on the synth bank v3"),
+    4: (V4, "a single U-Net candidate ('unet') trained on the synth bank v3 with layout 'canal_at_apex'"),
 }
 
 

@@ -41,19 +41,20 @@ def test_the_v1_weights_are_kept_beside_the_bundled_ones():
     assert type(v1) is type(v2)
     assert (weights.weights_dir() / weights.V1 / "unet.pt").is_file()
     with pytest.raises(ValueError, match="version must be one of"):
-        weights.load("unet", version=4)
+        weights.load("unet", version=5)
 
 
-def test_version_3_is_one_u_net_candidate_and_says_why_it_is_not_the_default():
-    v2, v3 = weights.load("unet"), weights.load("unet", version=3)
-    assert type(v3) is type(v2)
-    assert not torch.equal(v2.state_dict()["head.weight"], v3.state_dict()["head.weight"])
-    meta = weights.metadata("unet", version=3)
-    assert meta["version"] == 3 and meta["with_v1"] and meta["lr_decay"] == "cosine"
-    assert "real scans" in meta["not_default_because"]
+@pytest.mark.parametrize("version, bank", [(3, "synth bank v3"), (4, "canal_at_apex")])
+def test_versions_3_and_4_are_u_net_candidates_and_say_why_they_are_not_the_default(version, bank):
+    v2, candidate = weights.load("unet"), weights.load("unet", version=version)
+    assert type(candidate) is type(v2)
+    assert not torch.equal(v2.state_dict()["head.weight"], candidate.state_dict()["head.weight"])
+    meta = weights.metadata("unet", version=version)
+    assert meta["version"] == version and meta["with_v1"] and meta["lr_decay"] == "cosine"
+    assert bank in meta["data"] and "real scans" in meta["not_default_because"]
     for name in ("fcn", "dilated", "patch_cnn"):
         with pytest.raises(FileNotFoundError, match="single U-Net candidate"):
-            weights.load(name, version=3)
+            weights.load(name, version=version)
 
 
 def test_weights_dir_honours_the_environment(bundled, tmp_path, monkeypatch):

@@ -40,7 +40,8 @@ SCRIPT = textwrap.dedent("""
     print("labels", len(sorted(msd_label_dir().glob("prostate_*.nii.gz"))))
     print("real", all(real_scan(name).array.ndim == 3 for name in REAL_SCANS))
     print("bench", len(showdown.bench_results()[0]) > 0)
-    print("versions", sorted(held_out.stored_scores("unet")), type(weights.load("unet", version=3)).__name__)
+    print("versions", sorted(held_out.stored_scores("unet")),
+          [type(weights.load("unet", version=v)).__name__ for v in (3, 4)])
     print("brain", mni_brain().t1.array.ndim)
 """)
 
@@ -58,6 +59,7 @@ def test_the_wheel_ships_the_bundled_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("medseg_edu/_files/data/weights/unet.pt", "medseg_edu/_files/data/weights/unet.json",
                    "medseg_edu/_files/data/weights/v1/unet.pt", "medseg_edu/_files/data/weights/v3/unet.pt",
+                   "medseg_edu/_files/data/weights/v4/unet.pt",
                    "medseg_edu/_files/benchmarks/held_out_unet.json", "medseg_edu/_files/data/msd_labels/README.md",
                    "medseg_edu/_files/data/mni/mni_icbm152_2009a_t1_2mm.nii.gz",
                    "medseg_edu/_files/data/real/dicom/", "medseg_edu/_files/benchmarks/results.csv"):
@@ -85,4 +87,4 @@ def test_the_installed_wheel_works_outside_the_repository(wheel, tmp_path):
     assert float(printed["dice"]) >= 0.85
     assert printed["labels"] == "32" and printed["real"] == "True" and printed["bench"] == "True"
     assert printed["brain"] == "3"
-    assert printed["versions"] == "[1, 2, 3] UNet"
+    assert printed["versions"] == "[1, 2, 3, 4] ['UNet', 'UNet']"

@@ -2,7 +2,8 @@
 
     python tools/compare_inputs.py [--steps 600] [--seeds 0 1] [--designs 2d 2.5d 3d]
     python tools/compare_inputs.py --report-only      # rewrite the section from benchmarks/compare_inputs/
-    python tools/compare_inputs.py --bundle 2d_seed0  # that run's U-Net -> data/weights/v3 (weights version 3)
+    python tools/compare_inputs.py --bundle 2d_seed0  # that run's U-Net -> data/weights/v3 (weights version 3;
+                                                      # a 2d-canal-at-apex run -> v4)
     python tools/compare_inputs.py --score-versions   # every version of the U-Net, FCN and dilated CNN on
                                                       # the held-out cases -> benchmarks/held_out_<name>.json
 
@@ -346,27 +347,45 @@ def run(design, seed, steps, out: Path, cases) -> dict:
 
 # --------------------------------------------------------------------------- weights version 3, stored scores
 
+#: The runs that are kept as weight versions: design -> (version, folder, training data, why not the default).
+CANDIDATES = {
+    "2d": (3, weights.V3,
+           "domain-randomised phantom-v2 slices of the synth bank v3 (96 scenes on 74 of the 92 real expert shapes, "
+           "apex and base tapering into sphincter and bladder neck, partial volume) plus the phantom-v1 train "
+           "split, end slices shown twice",
+           "better than version 2 on held-out phantoms, but on real scans it leaves slices of the gland empty "
+           "that version 2 finds (data/weights/TRAINING.md)"),
+    "2d-canal-at-apex": (4, weights.V4,
+                         "domain-randomised phantom-v2 slices of the synth bank v3 drawn with layout 'canal_at_apex' "
+                         "(pelvis.LAYOUTS: the anal canal level with the lower gland, as in real pelvises) plus "
+                         "the phantom-v1 train split, end slices shown twice",
+                         "on real scans it marks the lower gland that version 3 leaves empty, but no labelled real "
+                         "scan has measured it yet (data/weights/v4/TRAINING.md)"),
+}
+
+
 def bundle(run_name: str, out: Path) -> Path:
-    """A finished 2D run's U-Net (``<out>/<run_name>_net.pt``) as weights version 3, its sidecar the run's record."""
+    """A finished run's U-Net (``<out>/<run_name>_net.pt``) as the weight version of its design
+    (:data:`CANDIDATES`), its sidecar the run's record."""
     result = json.loads((out / f"{run_name}.json").read_text())
-    if result["design"] != "2d":
-        raise SystemExit(f"{run_name}: only a 2D U-Net can be weights version 3 (it is {result['design']})")
+    if result["design"] not in CANDIDATES:
+        raise SystemExit(f"{run_name}: a {result['design']} run is not kept as a weight version "
+                         f"(only {', '.join(CANDIDATES)})")
+    version, folder, data, not_default = CANDIDATES[result["design"]]
     model = nets.UNet(width=16, depth=3)
     load_checkpoint(model, out / f"{run_name}_net.pt")
-    val = SynthSlices("val", progress=False)
+    with _bank_variant(result["design"]):
+        val = SynthSlices("val", progress=False)
     record = dict(
-        name="unet", version=3, recipe=dict(depth=3, width=16), steps=result["steps"], batch_size=16, lr=2e-3,
-        lr_decay="cosine", augmentation="randomise_batch", with_v1=True, end_repeats=1, seed=result["seed"],
-        data="domain-randomised phantom-v2 slices of the synth bank v3 (96 scenes on 74 of the 92 real expert "
-             "shapes, apex and base tapering into sphincter and bladder neck, partial volume) plus the phantom-v1 "
-             "train split, end slices shown twice",
+        name="unet", version=version, recipe=dict(depth=3, width=16), steps=result["steps"], batch_size=16,
+        lr=2e-3, lr_decay="cosine", augmentation="randomise_batch", with_v1=True, end_repeats=1,
+        seed=result["seed"], data=data,
         seconds=round(result["seconds"], 1), cpu_seconds=round(result["cpu_seconds"], 1),
         val_dice=round(float(train_module.evaluate_dice(model, val)), 4), parameters=nets.count_parameters(model),
-        made_by=f"python tools/compare_inputs.py --steps {result['steps']} --seeds {result['seed']} --designs 2d",
-        not_default_because="better than version 2 on held-out phantoms, but on real scans it leaves slices of "
-                            "the gland empty that version 2 finds (data/weights/TRAINING.md)",
-        date=time.strftime("%Y-%m-%d"))
-    path = weights.weights_dir() / weights.V3 / "unet.pt"
+        made_by=f"python tools/compare_inputs.py --steps {result['steps']} --seeds {result['seed']} "
+                f"--designs {result['design']}",
+        not_default_because=not_default, date=time.strftime("%Y-%m-%d"))
+    path = weights.weights_dir() / folder / "unet.pt"
     weights.save_checkpoint(model, path, **record)
     return path
 
@@ -383,7 +402,7 @@ def score_versions(cases, names=("unet", "fcn", "dilated")) -> None:
             try:
                 model = weights.load(name, version=version, device="cpu")
             except FileNotFoundError:
-                continue  # version 3 is a U-Net only
+                continue  # versions 3 and 4 are U-Nets only
             rows, v1 = _score(lambda image, spacing: probability_volume(model, image, spacing, tta=True), cases)
             stored[str(version)] = dict(rows=rows, v1_test_dice=v1, measured=time.strftime("%Y-%m-%d"))
             print(f"{name} version {version}:", {k: round(v, 3) for k, v in held_out.summarise(rows).items()},
@@ -449,7 +468,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "compare_inputs")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the section from --out")
     parser.add_argument("--training-md", type=Path, default=weights.weights_dir() / "TRAINING.md")
-    parser.add_argument("--bundle", metavar="RUN", help="make RUN's U-Net (e.g. 2d_seed0 in --out) weights version 3")
+    parser.add_argument("--bundle", metavar="RUN", help="make RUN's U-Net (e.g. 2d_seed0 in --out) the weight version of "
+                        "its design (CANDIDATES: 2d -> 3, 2d-canal-at-apex -> 4)")
     parser.add_argument("--score-versions", nargs="*", metavar="NAME", choices=["unet", "fcn", "dilated"],
                         help="score every weight version of these networks (default: all three) on the held-out "
                              "cases: benchmarks/held_out_<name>.json")

@@ -40,7 +40,7 @@ def test_stored_scores_say_how_to_make_them(tmp_path, monkeypatch):
         held_out.stored_scores("unet")
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 def test_a_stored_row_is_what_the_network_does_now(version):
     """Re-score the first held-out case: the stored table is not stale for the bundled files."""
     from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
