@@ -1,0 +1,37 @@
+"""The pure parts of tools/compare_inputs.py: which bank a design trains on, which runs become weight versions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import compare_inputs  # noqa: E402
+from medseg_edu import weights  # noqa: E402
+from medseg_edu.data import pelvis, synth  # noqa: E402
+
+
+@pytest.mark.parametrize("design, layout", [("2d-varied", "varied"), ("2d-target-apex", "target_apex"),
+                                            ("2d-canal-at-apex", "canal_at_apex")])
+def test_a_layout_design_renders_its_own_bank_and_restores_the_default(design, layout):
+    before = synth.SYNTH_LAYOUT, synth.SYNTH_VERSION
+    with compare_inputs._bank_variant(design):
+        assert synth.SYNTH_LAYOUT == layout and layout in pelvis.LAYOUTS
+        assert synth.SYNTH_VERSION != before[1]  # cached under its own name, never over the default bank
+    assert (synth.SYNTH_LAYOUT, synth.SYNTH_VERSION) == before
+    with compare_inputs._bank_variant("2d"):
+        assert (synth.SYNTH_LAYOUT, synth.SYNTH_VERSION) == before
+
+
+def test_only_the_kept_designs_become_weight_versions(tmp_path):
+    assert {d: v[:2] for d, v in compare_inputs.CANDIDATES.items()} == {"2d": (3, weights.V3),
+                                                                         "2d-canal-at-apex": (4, weights.V4)}
+    assert all(version in weights.VERSIONS for version, *_ in compare_inputs.CANDIDATES.values())
+    (tmp_path / "2d-varied_seed0.json").write_text(json.dumps({"design": "2d-varied"}))
+    with pytest.raises(SystemExit, match="not kept as a weight version"):
+        compare_inputs.bundle("2d-varied_seed0", tmp_path)
