@@ -89,8 +89,8 @@ V1 = "v1"
 #: held-out phantoms but not on real scans, so not the default; kept so notebook 10 can show the difference.
 V3 = "v3"
 #: The folder of the v4 candidate: version 3's recipe on the synth bank v3 drawn with its anal canal level
-#: with the lower gland (layout "canal_at_apex"); on real scans it marks the lower gland again. Not the
-#: default until labelled real scans say so.
+#: with the lower gland (layout "canal_at_apex"); on real scans it marks the lower gland again, but two
+#: more seeds of its run do less, so it is not the default.
 V4 = "v4"
 #: The weight versions :func:`load` knows: version -> (sub-folder of :func:`weights_dir`, what it is).
 VERSIONS = {

@@ -488,8 +488,9 @@ def _paint_rectum(scene, rng, rect_c, rect_r, coil):
 
 
 def _paint_anal_canal(scene, rng, rect_c, rect_r):
-    """Below the apex the rectum narrows into the anal canal: a thick ring of dark sphincter muscle round a
-    collapsed lumen - a round "target" right behind the apex that is not gland."""
+    """Below the apex (level with the lower gland in the layout ``"canal_at_apex"``) the rectum narrows into
+    the anal canal: a thick ring of dark sphincter muscle round a collapsed lumen - a round "target" right
+    behind the apex that is not gland."""
     s = scene
     below = s.z < s.bottom - _reach(rng, s.layout, "anal_canal_below_apex")
     canal_r = rng.uniform(11.0, 16.0)
