@@ -14,6 +14,8 @@ thing may differ:
   terms of Raunig et al. 2015);
 * :func:`interval_coverage` and :func:`width_factor` - how often intervals hold
   the truth, and how much wider they must be to hold it as often as promised;
+* :func:`spread_percent` - several networks (or readers) measuring one case:
+  the range of their values as a share of their mean;
 * :func:`paired_difference` - two methods scored on the same cases: the mean
   per-case difference with a bootstrap confidence interval (scipy's
   ``stats.bootstrap``), and how often each method wins.
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["RC_FACTOR", "BlandAltman", "Coverage", "Repeatability", "bland_altman", "intraclass_correlation",
-           "interval_coverage", "PairedDifference", "paired_difference", "repeatability", "repeatability_coefficient", "width_factor",
+           "interval_coverage", "PairedDifference", "paired_difference", "repeatability", "repeatability_coefficient", "spread_percent", "width_factor",
            "within_subject_cv", "within_subject_sd"]
 
 #: RC / wSD: the difference of two scans has SD sqrt(2) x wSD, and 95 % of differences lie within 1.96 SD.
@@ -351,6 +353,32 @@ def repeatability(measurements, level: float = 0.95) -> Repeatability:
 
 
 # --------------------------------------------------------------------------- intervals
+
+def spread_percent(values) -> float:
+    """Range of several measurements of one case as a share of their mean, in %.
+
+    ``100 x (max - min) / mean``: how far networks trained alike (or readers) disagree on one
+    volume. Two readers at 20 and 30 mL disagree by 40 %.
+
+    Parameters
+    ----------
+    values : sequence of float
+        At least two measurements of the same quantity (e.g. volumes in mL), none negative.
+
+    Returns
+    -------
+    float
+        The spread in %: 0 when all agree (all zeros included).
+
+    >>> spread_percent([20.0, 30.0])
+    40.0
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size < 2 or not np.all(np.isfinite(v)) or np.any(v < 0):
+        raise ValueError(f"need at least two finite, non-negative values, got {v.tolist()}")
+    mean = float(v.mean())
+    return 0.0 if mean == 0 else 100.0 * float(v.max() - v.min()) / mean
+
 
 @dataclass(frozen=True)
 class Coverage:

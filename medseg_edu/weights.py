@@ -41,7 +41,7 @@ from ._bundled import bundled
 from ._device import resolve
 
 __all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "VERSIONS", "WeightsFileError", "weights_dir", "files",
-           "metadata", "load", "save_checkpoint", "load_checkpoint"]
+           "metadata", "load", "load_members", "save_checkpoint", "load_checkpoint"]
 
 #: The bundled networks, in the order the notebooks teach them.
 NAMES = ("patch_cnn", "fcn", "unet", "dilated")
@@ -90,7 +90,8 @@ V1 = "v1"
 V3 = "v3"
 #: The folder of the v4 candidate: version 3's recipe on the synth bank v3 drawn with its anal canal level
 #: with the lower gland (layout "canal_at_apex"); on real scans it marks the lower gland again, but two
-#: more seeds of its run do less, so it is not the default.
+#: more seeds of its run do less, so it is not the default. Those two seeds are kept beside it as its
+#: members (``unet_seed1.pt``, ``unet_seed2.pt``; :func:`load_members`).
 V4 = "v4"
 #: The weight versions :func:`load` knows: version -> (sub-folder of :func:`weights_dir`, what it is).
 VERSIONS = {
@@ -283,6 +284,9 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
         3: a U-Net candidate trained on the synth bank v3 (``"unet"`` only, in
         ``<weights_dir>/v3``): better than version 2 on held-out phantoms, not on real
         scans, hence not the default (notebook 10, ``data/weights/TRAINING.md``).
+        4: a U-Net candidate trained on that bank with its anal canal level with the lower
+        gland (``"unet"`` only, in ``<weights_dir>/v4``, ``data/weights/v4/TRAINING.md``); two
+        more seeds of its recipe are kept beside it (:func:`load_members`).
 
     Raises
     ------
@@ -295,15 +299,58 @@ def load(name: str, *, device=None, version: int = 2) -> torch.nn.Module:
         When the weights or the sidecar are empty, cut short, corrupt or a Git LFS pointer
         (the message names the file and how to get a good copy).
     """
-    architecture = _recipe(name).architecture
     meta = metadata(name, version=version)
     path, _ = files(name, _version_dir(version))
+    return _built(name, path, meta, device)
+
+
+def _built(name, path, meta, device):
+    architecture = _recipe(name).architecture
     kwargs = meta.get("kwargs", {})
     _check_fits(meta, architecture.__name__, kwargs, path)
     model = architecture(**kwargs)
     _read_weights(model, path)
     model.eval()
     return model.to(resolve(device))
+
+
+def load_members(name: str = "unet", *, version: int = 4, device=None) -> list[torch.nn.Module]:
+    """Every network kept for weight version ``version`` of ``name``: the version's own, then its other seeds.
+
+    A version may keep more runs of its recipe that differ only in their seed
+    (``<name>_seed<k>.pt`` and ``.json`` beside ``<name>.pt``; version 4 keeps seeds 1 and 2
+    beside its seed 0). Networks trained alike agree on scans like their training data and can
+    disagree widely on others: the spread of their volumes is a warning
+    (:func:`medseg_edu.methods.interval.member_volumes`, notebook 12).
+
+    Parameters
+    ----------
+    name : str
+        A network of :data:`NAMES` (only ``"unet"`` has members).
+    version : int
+        A weight version of :data:`VERSIONS` (only 4 has members).
+    device : str or torch.device, optional
+        As for :func:`load`.
+
+    Returns
+    -------
+    list of torch.nn.Module
+        ``load(name, version=version)`` first, then the other seeds in seed order; each in eval mode.
+
+    Raises
+    ------
+    ValueError
+        When the version keeps no other seed of ``name`` (a single network has no spread), and
+        for everything :func:`load` refuses.
+    """
+    first = load(name, device=device, version=version)
+    folder = _version_dir(version)
+    others = sorted(folder.glob(f"{name}_seed*.pt"), key=lambda p: int(p.stem.rsplit("seed", 1)[1]))
+    if not others:
+        with_members = [v for v in VERSIONS if any(_version_dir(v).glob("*_seed*.pt"))]
+        raise ValueError(f"weight version {version} keeps no other seed of {name!r} (no {name}_seed*.pt in "
+                         f"{folder}); versions with members: {with_members or 'none'}")
+    return [first] + [_built(name, p, _read_sidecar(_sidecar_of(p)), device) for p in others]
 
 
 # --------------------------------------------------------------------------- any checkpoint

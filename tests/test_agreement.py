@@ -205,3 +205,15 @@ def test_pooled_dice_equals_dice_of_the_pooled_masks_and_weights_large_cases():
         pooled_dice([0.5, 1.2], [1, 1], [1, 1])
     with pytest.raises(ValueError):
         pooled_dice([0.5], [0], [0])
+
+
+def test_spread_is_the_range_over_the_mean():
+    assert agreement.spread_percent([20.0, 30.0]) == pytest.approx(40.0)
+    assert agreement.spread_percent([34.1, 23.6, 11.6]) == pytest.approx(100 * 22.5 / 23.1, rel=1e-3)
+    assert agreement.spread_percent([0.0, 0.0]) == 0.0 and agreement.spread_percent([5, 5, 5]) == 0.0
+
+
+@pytest.mark.parametrize("values", [[1.0], [], [1.0, float("nan")], [2.0, -1.0]])
+def test_spread_refuses_what_is_not_two_volumes(values):
+    with pytest.raises(ValueError, match="at least two finite, non-negative"):
+        agreement.spread_percent(values)

@@ -57,6 +57,27 @@ def test_versions_3_and_4_are_u_net_candidates_and_say_why_they_are_not_the_defa
             weights.load(name, version=version)
 
 
+def test_version_4_keeps_two_more_seeds_of_its_recipe():
+    members = weights.load_members("unet", version=4)
+    assert len(members) == 3 and all(not m.training for m in members)
+    heads = [m.state_dict()["head.weight"] for m in members]
+    assert torch.equal(heads[0], weights.load("unet", version=4).state_dict()["head.weight"])  # its own comes first
+    assert not torch.equal(heads[0], heads[1]) and not torch.equal(heads[1], heads[2])
+    folder = weights.weights_dir() / weights.V4
+    seeds = [json.loads((folder / f"{stem}.json").read_text())["seed"] for stem in ("unet", "unet_seed1", "unet_seed2")]
+    assert seeds == [0, 1, 2]
+    for stem in ("unet_seed1", "unet_seed2"):   # the same recipe, only the seed differs
+        meta = json.loads((folder / f"{stem}.json").read_text())
+        assert {k: meta[k] for k in ("data", "steps", "lr", "kwargs")} == {
+            k: weights.metadata("unet", version=4)[k] for k in ("data", "steps", "lr", "kwargs")}
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_a_version_without_members_says_which_has_them(version):
+    with pytest.raises(ValueError, match=r"keeps no other seed.*versions with members: \[4\]"):
+        weights.load_members("unet", version=version)
+
+
 def test_weights_dir_honours_the_environment(bundled, tmp_path, monkeypatch):
     assert bundled == ROOT / "data" / "weights"
     monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(tmp_path))

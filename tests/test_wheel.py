@@ -42,6 +42,7 @@ SCRIPT = textwrap.dedent("""
     print("bench", len(showdown.bench_results()[0]) > 0)
     print("versions", sorted(held_out.stored_scores("unet")),
           [type(weights.load("unet", version=v)).__name__ for v in (3, 4)])
+    print("members", len(weights.load_members("unet", version=4)), len(held_out.stored_member_volumes()["rows"]))
     print("brain", mni_brain().t1.array.ndim)
 """)
 
@@ -59,7 +60,8 @@ def test_the_wheel_ships_the_bundled_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("medseg_edu/_files/data/weights/unet.pt", "medseg_edu/_files/data/weights/unet.json",
                    "medseg_edu/_files/data/weights/v1/unet.pt", "medseg_edu/_files/data/weights/v3/unet.pt",
-                   "medseg_edu/_files/data/weights/v4/unet.pt",
+                   "medseg_edu/_files/data/weights/v4/unet.pt", "medseg_edu/_files/data/weights/v4/unet_seed2.pt",
+                   "medseg_edu/_files/benchmarks/held_out_members.json",
                    "medseg_edu/_files/benchmarks/held_out_unet.json", "medseg_edu/_files/data/msd_labels/README.md",
                    "medseg_edu/_files/data/mni/mni_icbm152_2009a_t1_2mm.nii.gz",
                    "medseg_edu/_files/data/real/dicom/", "medseg_edu/_files/benchmarks/results.csv"):
@@ -88,3 +90,4 @@ def test_the_installed_wheel_works_outside_the_repository(wheel, tmp_path):
     assert printed["labels"] == "32" and printed["real"] == "True" and printed["bench"] == "True"
     assert printed["brain"] == "3"
     assert printed["versions"] == "[1, 2, 3, 4] ['UNet', 'UNet']"
+    assert printed["members"] == "3 32"

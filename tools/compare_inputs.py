@@ -56,8 +56,10 @@ from medseg_edu.data.synth import SynthSlices, phantom_v1_volumes, randomise_bat
 from medseg_edu.masks import largest_component
 from medseg_edu.methods import held_out
 from medseg_edu.methods.deep import probability_volume
+from medseg_edu.methods.interval import member_volumes
 from medseg_edu.methods.quality import plausibility
 from medseg_edu.metrics import dice
+from medseg_edu.volumetry import volume_ml
 from medseg_edu.train import dice_ce_loss, fit
 from medseg_edu.weights import load_checkpoint
 
@@ -364,9 +366,14 @@ CANDIDATES = {
 }
 
 
-def bundle(run_name: str, out: Path) -> Path:
+def bundle(run_name: str, out: Path, *, member: bool = False) -> Path:
     """A finished run's U-Net (``<out>/<run_name>_net.pt``) as the weight version of its design
-    (:data:`CANDIDATES`), its sidecar the run's record."""
+    (:data:`CANDIDATES`), its sidecar the run's record.
+
+    With ``member``, it becomes one more member of that version (``unet_seed<seed>.pt`` beside its
+    ``unet.pt``, read by ``weights.load_members``): another seed of the same recipe, kept to show
+    how far networks trained alike disagree on a scan.
+    """
     result = json.loads((out / f"{run_name}.json").read_text())
     if result["design"] not in CANDIDATES:
         raise SystemExit(f"{run_name}: a {result['design']} run is not kept as a weight version "
@@ -385,7 +392,9 @@ def bundle(run_name: str, out: Path) -> Path:
         made_by=f"python tools/compare_inputs.py --steps {result['steps']} --seeds {result['seed']} "
                 f"--designs {result['design']}",
         not_default_because=not_default, date=time.strftime("%Y-%m-%d"))
-    path = weights.weights_dir() / folder / "unet.pt"
+    path = weights.weights_dir() / folder / (f"unet_seed{result['seed']}.pt" if member else "unet.pt")
+    if member and weights.metadata("unet", version=version).get("seed") == result["seed"]:
+        raise SystemExit(f"{run_name}: seed {result['seed']} is version {version}'s unet.pt already")
     weights.save_checkpoint(model, path, **record)
     return path
 
@@ -408,6 +417,34 @@ def score_versions(cases, names=("unet", "fcn", "dilated")) -> None:
             print(f"{name} version {version}:", {k: round(v, 3) for k, v in held_out.summarise(rows).items()},
                   flush=True)
         (ROOT / "benchmarks" / f"held_out_{name}.json").write_text(json.dumps(stored, default=float, indent=1) + "\n")
+
+
+def score_members(cases, version=4) -> Path:
+    """Each member of weight version ``version`` (``weights.load_members``) on the held-out cases.
+
+    Stored as ``benchmarks/held_out_members.json``: per case the true volume, each member's volume and
+    the volume of their mean probability (mL), and the members' spread (%), read by notebook 12 and
+    the limit of ``quality``'s ``member_agreement`` check.
+    """
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    models = weights.load_members("unet", version=version, device="cpu")
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for case in cases:
+            got = member_volumes(case.image, case.spacing, models)
+            rows.append(dict(case=case.name, true_ml=volume_ml(case.gland, case.spacing),
+                             members_ml=got.volumes_ml.tolist(), ensemble_ml=got.ensemble_ml,
+                             spread_percent=got.spread_percent))
+    spreads = [r["spread_percent"] for r in rows]
+    print(f"version {version}: {len(models)} members, spread on {len(rows)} held-out cases "
+          f"{min(spreads):.1f}-{max(spreads):.1f} % (median {np.median(spreads):.1f} %)")
+    folder = weights.weights_dir() / weights.VERSIONS[version][0]
+    seeds = [json.loads(p.read_text())["seed"] for p in [folder / "unet.json", *sorted(folder.glob("unet_seed*.json"))]]
+    path = ROOT / "benchmarks" / "held_out_members.json"
+    path.write_text(json.dumps(dict(version=version, seeds=seeds, rows=rows, measured=time.strftime("%Y-%m-%d")),
+                               default=float, indent=1) + "\n")
+    return path
 
 
 # --------------------------------------------------------------------------- the report
@@ -470,14 +507,22 @@ def main() -> None:
     parser.add_argument("--training-md", type=Path, default=weights.weights_dir() / "TRAINING.md")
     parser.add_argument("--bundle", metavar="RUN", help="make RUN's U-Net (e.g. 2d_seed0 in --out) the weight version of "
                         "its design (CANDIDATES: 2d -> 3, 2d-canal-at-apex -> 4)")
+    parser.add_argument("--member", action="store_true",
+                        help="with --bundle: keep the run as one more seed of its version (unet_seed<seed>.pt)")
     parser.add_argument("--score-versions", nargs="*", metavar="NAME", choices=["unet", "fcn", "dilated"],
                         help="score every weight version of these networks (default: all three) on the held-out "
                              "cases: benchmarks/held_out_<name>.json")
+    parser.add_argument("--score-members", action="store_true",
+                        help="the U-Net members of weight version 4 on the held-out cases: "
+                             "benchmarks/held_out_members.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.score_members:
+        print("wrote", score_members(_cases()))
+        return
     if args.bundle or args.score_versions is not None:
         if args.bundle:
-            print("wrote", bundle(args.bundle, args.out))
+            print("wrote", bundle(args.bundle, args.out, member=args.member))
         if args.score_versions is not None:
             score_versions(_cases(), args.score_versions or ("unet", "fcn", "dilated"))
         return

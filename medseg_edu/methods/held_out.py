@@ -28,7 +28,8 @@ from ..data.pelvis import prostate_phantom_v2
 from ..metrics import dice
 from ..volumetry import volume_ml
 
-__all__ = ["HELD_OUT_STYLES", "held_out_cases", "end_recall", "slices_found", "score", "summarise", "stored_scores"]
+__all__ = ["HELD_OUT_STYLES", "held_out_cases", "end_recall", "slices_found", "score", "summarise", "stored_scores",
+           "stored_member_volumes"]
 
 #: T2 renderings of :data:`medseg_edu.data.pelvis.STYLES` no network was trained on.
 HELD_OUT_STYLES = ("noisy", "low_contrast")
@@ -154,3 +155,25 @@ def stored_scores(name="unet") -> dict:
         raise FileNotFoundError(f"no stored held-out scores for {name!r} at {path}: run "
                                 "`python tools/compare_inputs.py --score-versions`")
     return {int(version): entry for version, entry in json.loads(path.read_text()).items()}
+
+
+def stored_member_volumes() -> dict:
+    """The volumes the U-Nets of weight version 4 (one recipe, three seeds) give the held-out cases, as stored.
+
+    Measured once by ``python tools/compare_inputs.py --score-members``
+    (:func:`medseg_edu.methods.interval.member_volumes` on :func:`held_out_cases` in both unseen
+    styles) into ``benchmarks/held_out_members.json``; ``tests/methods/test_held_out.py`` re-measures
+    a case.
+
+    Returns
+    -------
+    dict
+        ``version``, ``seeds`` (of the members, in their order), ``measured`` (date) and ``rows``: one
+        dict per case with ``case``, ``true_ml``, ``members_ml`` (one volume per member, mL),
+        ``ensemble_ml`` (the mask of their mean probability, mL) and ``spread_percent``.
+    """
+    path = bundled("benchmarks", "held_out_members.json")
+    if not path.is_file():
+        raise FileNotFoundError(f"no stored member volumes at {path}: run "
+                                "`python tools/compare_inputs.py --score-members`")
+    return json.loads(path.read_text())

@@ -22,6 +22,12 @@ augmentation. So a TTA interval measures *sensitivity*, not *error*, and is
 usually too narrow to hold the truth as often as its level says; notebook 12
 measures how often it does and widens it with
 :func:`medseg_edu.agreement.width_factor` on separate cases (``widen``).
+
+:func:`member_volumes` asks another question: would a network trained the same
+way, from another seed, measure the same volume? Networks trained alike agree
+on scans like their training data and can disagree widely on scans unlike it,
+where each has filled the gap in its data with its own guess - the spread of
+their volumes warns where TTA, which asks one network, does not.
 """
 
 from __future__ import annotations
@@ -34,12 +40,13 @@ from scipy import ndimage
 
 from .. import weights
 from .._checks import as_volume
+from ..agreement import spread_percent
 from ..data import GRID, PIXEL_MM, from_grid, normalise, to_grid
 from ..masks import largest_component
 from ..volumetry import volume_ml
 from . import deep
 
-__all__ = ["VolumeInterval", "volume_interval"]
+__all__ = ["VolumeInterval", "volume_interval", "MemberVolumes", "member_volumes"]
 
 _MAX_ROTATION_DEG = 4.0     # in-plane rotation of an augmentation, uniform within +-
 _MAX_SHIFT_MM = 2.5         # in-plane shift per axis, uniform within +-
@@ -233,3 +240,89 @@ def volume_interval(image, spacing, method="unet", *, level=0.9, n_augment=6, se
     return VolumeInterval(method=method, volume_ml=volume, lower_ml=max(volume - half, 0.0), upper_ml=volume + half,
                           level=float(level), spread_ml=spread, augmented_ml=augmented, widen=float(widen),
                           probability=probability if keep_probability else None)
+
+
+# --------------------------------------------------------------------------- networks trained alike
+
+@dataclass(frozen=True)
+class MemberVolumes:
+    """One scan measured by several networks trained alike (:func:`member_volumes`).
+
+    Attributes
+    ----------
+    volumes_ml : numpy.ndarray
+        Each network's volume (mL) from its own mask, in the order of the networks.
+    ensemble_ml : float
+        The volume (mL) of the mask of their mean gland probability.
+    masks : tuple of numpy.ndarray
+        Each network's mask (bool, the scan's shape).
+    probability : numpy.ndarray
+        Their mean gland probability (0-1, the scan's shape).
+    """
+
+    volumes_ml: np.ndarray
+    ensemble_ml: float
+    masks: tuple = field(repr=False, compare=False)
+    probability: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def lower_ml(self) -> float:
+        """The smallest of the networks' volumes (mL)."""
+        return float(self.volumes_ml.min())
+
+    @property
+    def upper_ml(self) -> float:
+        """The largest of the networks' volumes (mL)."""
+        return float(self.volumes_ml.max())
+
+    @property
+    def spread_percent(self) -> float:
+        """Their range as a share of their mean, % (:func:`medseg_edu.agreement.spread_percent`)."""
+        return spread_percent(self.volumes_ml)
+
+    def __str__(self) -> str:
+        each = ", ".join(f"{v:.1f}" for v in self.volumes_ml)
+        return (f"{len(self.volumes_ml)} networks: {each} mL (spread {self.spread_percent:.0f} % of their mean); "
+                f"their mean probability: {self.ensemble_ml:.1f} mL")
+
+
+def member_volumes(image, spacing, models=None, *, threshold=0.5, batch_size=16, device=None) -> MemberVolumes:
+    """The gland volume of a scan from each of several networks trained alike, and from their mean.
+
+    Each network segments the scan as the U-Net's ``segment`` does (plain and mirrored
+    prediction averaged, thresholded, largest piece kept).
+
+    Parameters
+    ----------
+    image, spacing
+        The scan (x, y, z; any intensity scale) and its voxel size (3 floats, mm).
+    models : sequence of torch.nn.Module, optional
+        At least two slice networks of one kind; default the U-Nets of weight version 4
+        (:func:`medseg_edu.weights.load_members`: one recipe, seeds 0, 1 and 2).
+    threshold : float
+        Gland probability from which a voxel is gland.
+    batch_size, device
+        As for :func:`medseg_edu.methods.deep.segment_with`.
+
+    Returns
+    -------
+    MemberVolumes
+        Pass its ``masks`` to :func:`medseg_edu.methods.quality.quality_report`
+        (``member_masks=``) to have a wide spread reported.
+
+    Raises
+    ------
+    ValueError
+        For fewer than two networks, and every bad image the deep methods refuse.
+    """
+    image, spacing = as_volume(image, spacing)
+    models = weights.load_members("unet", version=4, device=device) if models is None else list(models)
+    if len(models) < 2:
+        raise ValueError(f"member_volumes needs at least two networks to compare, got {len(models)}")
+    probabilities = [deep.probability_volume(m, image, spacing, batch_size=batch_size, device=device, tta=True)
+                     for m in models]
+    masks = tuple(largest_component(p >= threshold) for p in probabilities)
+    mean = np.mean(probabilities, axis=0)
+    return MemberVolumes(volumes_ml=np.array([volume_ml(m, spacing) for m in masks]),
+                         ensemble_ml=volume_ml(largest_component(mean >= threshold), spacing),
+                         masks=masks, probability=mean)

@@ -7,10 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
-from medseg_edu import weights
+from medseg_edu import agreement, weights
 from medseg_edu.masks import largest_component
 from medseg_edu.methods import held_out
+from medseg_edu.methods import quality
 from medseg_edu.methods.deep import probability_volume
+from medseg_edu.methods.interval import member_volumes
 
 
 def _row(dice, error, apex=1.0, base=1.0, found=1.0):
@@ -55,3 +57,31 @@ def test_a_stored_row_is_what_the_network_does_now(version):
     for key in ("dice", "apex_recall", "base_recall"):
         assert row[key] == pytest.approx(stored[key], abs=0.01), key
     assert row["volume_error_percent"] == pytest.approx(stored["volume_error_percent"], abs=1.0)
+
+
+def test_the_stored_member_volumes_are_three_seeds_on_the_same_cases():
+    stored = held_out.stored_member_volumes()
+    assert stored["version"] == 4 and stored["seeds"] == [0, 1, 2]
+    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
+
+    n = len(HELD_OUT_SHAPES)   # the cases of --score-versions: seeds 70000... and 71000... (names only)
+    assert [r["case"] for r in stored["rows"]] == [f"phantom_v2_{first + i}" for first in (70000, 71000)
+                                                    for i in range(n)]
+    for row in stored["rows"]:
+        assert len(row["members_ml"]) == 3
+        assert row["spread_percent"] == pytest.approx(agreement.spread_percent(row["members_ml"]))
+    # the quality report's limit lies above every held-out phantom's spread
+    assert max(r["spread_percent"] for r in stored["rows"]) < quality.MAX_MEMBER_SPREAD_PERCENT
+
+
+def test_a_stored_member_row_is_what_the_members_do_now():
+    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
+
+    case = held_out.held_out_cases(shapes=HELD_OUT_SHAPES[:1])[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = member_volumes(case.image, case.spacing)
+    stored = held_out.stored_member_volumes()["rows"][0]
+    assert stored["case"] == case.name
+    assert got.volumes_ml == pytest.approx(stored["members_ml"], rel=0.01)
+    assert got.ensemble_ml == pytest.approx(stored["ensemble_ml"], rel=0.01)

@@ -11,7 +11,9 @@ import pytest
 from medseg_edu import volumetry, weights
 from medseg_edu.data import RETEST_PATIENTS, rescan
 from medseg_edu.methods import dilated, unet
-from medseg_edu.methods.interval import VolumeInterval, volume_interval
+from medseg_edu.masks import largest_component
+from medseg_edu.methods.deep import probability_volume
+from medseg_edu.methods.interval import VolumeInterval, member_volumes, volume_interval
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +86,22 @@ def test_refuses_what_it_cannot_do(scan, kwargs, message):
 def test_blank_image_is_refused_before_any_network():
     with pytest.raises(ValueError, match="constant"):
         volume_interval(np.zeros((64, 64, 8), np.float32), (1.0, 1.0, 3.0))
+
+
+def test_member_volumes_are_each_networks_own_and_their_mean_probabilitys(scan, model):
+    other = weights.load("unet", version=4)
+    got = member_volumes(scan.image, scan.spacing, [model, other])
+    own = [volumetry.volume_ml(unet.segment(scan.image, scan.spacing, model=m, quality="ignore"), scan.spacing)
+           for m in (model, other)]
+    assert got.volumes_ml == pytest.approx(own)
+    mean = (probability_volume(model, scan.image, scan.spacing, tta=True)
+            + probability_volume(other, scan.image, scan.spacing, tta=True)) / 2
+    assert got.ensemble_ml == pytest.approx(volumetry.volume_ml(largest_component(mean >= 0.5), scan.spacing))
+    assert (got.lower_ml, got.upper_ml) == (min(own), max(own))
+    assert got.spread_percent == pytest.approx(100 * (max(own) - min(own)) / np.mean(own))
+    assert "2 networks" in str(got)
+
+
+def test_member_volumes_need_two_networks(scan, model):
+    with pytest.raises(ValueError, match="at least two networks"):
+        member_volumes(scan.image, scan.spacing, [model])

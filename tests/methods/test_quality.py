@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
+from medseg_edu import volumetry
 from medseg_edu.data import mni_brain, prostate_phantom
 from medseg_edu.masks import largest_component
 from medseg_edu.methods import deep, dilated, quality, unet
@@ -168,6 +169,26 @@ def test_disagreeing_tta_masks(case):
     report = quality_report(case.image, case.spacing, case.gland, augmented_masks=[case.gland, shifted])
     assert _failed(report) == ["tta_agreement"]
     assert report["tta_agreement"].value < 0.8
+
+
+def test_networks_trained_alike_that_disagree_on_the_volume(case):
+    smaller = case.gland.copy()
+    smaller[:, :, np.flatnonzero(case.gland.any(axis=(0, 1)))[:3]] = False      # one member drops the apex
+    agreeing = quality_report(case.image, case.spacing, case.gland, member_masks=[case.gland, case.gland])
+    assert agreeing.ok and agreeing["member_agreement"].value == 0.0
+    report = quality_report(case.image, case.spacing, case.gland, member_masks=[case.gland, smaller, case.gland])
+    spread = report["member_agreement"].value
+    volumes = [volumetry.volume_ml(m, case.spacing) for m in (case.gland, smaller)]
+    assert spread == pytest.approx(100 * (volumes[0] - volumes[1]) / np.mean([volumes[0], volumes[1], volumes[0]]))
+    assert (spread > quality.MAX_MEMBER_SPREAD_PERCENT) == ("member_agreement" in _failed(report))
+    assert "3 networks trained alike" in report["member_agreement"].message
+
+
+def test_member_masks_must_be_two_or_more_of_the_image_shape(case):
+    with pytest.raises(ValueError, match="at least two networks"):
+        quality_report(case.image, case.spacing, case.gland, member_masks=[case.gland])
+    with pytest.raises(ValueError, match=r"member_masks\[1\]"):
+        quality_report(case.image, case.spacing, case.gland, member_masks=[case.gland, case.gland[:, :, :5]])
 
 
 def test_an_unconfident_probability(case):
