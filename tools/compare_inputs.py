@@ -26,7 +26,8 @@ the 2D design trained with context randomisation (:func:`flatten_surroundings`);
 bundled v2 recipe (the synth bank alone, no repeated ends, a constant learning rate); ``2d-no-targets``
 the 2D design on a bank without anal canal and sphincter (:func:`no_targets_below_the_apex`); ``2d-varied``
 the 2D design on a bank whose lower pelvis varies, ``2d-target-apex`` on one whose apex can be rimmed and
-ringed like a real one, ``2d-canal-at-apex`` on one whose anal canal lies level with the lower gland
+ringed like a real one, ``2d-canal-at-apex`` on one whose anal canal lies level with the lower gland,
+``2d-vesicles`` on that one with seminal vesicles drawn as big as real ones above the base
 (:func:`bank_layout`, ``pelvis.LAYOUTS``). The results
 (JSON per run) go to --out, the summary table into the section "The choice of input" of
 data/weights/TRAINING.md, which `make pretrained` keeps.
@@ -66,7 +67,8 @@ from medseg_edu.weights import load_checkpoint
 ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
-DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied", "2d-target-apex", "2d-canal-at-apex")
+DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied", "2d-target-apex", "2d-canal-at-apex",
+           "2d-vesicles")
 
 
 def _cpu() -> float:
@@ -261,7 +263,8 @@ def bank_layout(layout):
 def _bank_variant(design):
     if design == "2d-no-targets":
         return no_targets_below_the_apex()
-    layout = {"2d-varied": "varied", "2d-target-apex": "target_apex", "2d-canal-at-apex": "canal_at_apex"}.get(design)
+    layout = {"2d-varied": "varied", "2d-target-apex": "target_apex", "2d-canal-at-apex": "canal_at_apex",
+              "2d-vesicles": "canal_at_apex_vesicles"}.get(design)
     return bank_layout(layout) if layout else contextlib.nullcontext()
 
 

@@ -94,6 +94,11 @@ _TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "p
 #: level with the lower gland, as in real pelvises - the anal canal's dark ring starts between 15 mm above
 #: the apex and 3 mm below it, so it is seen behind gland slices, not only below them. A number is fixed; a
 #: pair (negative: above the apex) is the range a scene draws from.
+#: How the seminal vesicles look, the same in every layout above: six lobules a side, starting 4 mm below the
+#: base. ``"canal_at_apex_vesicles"`` (tried for the synth bank): as real ones look above the base on T2 -
+#: bigger convoluted sacs (1.3-1.8 times the size, nine lobules a side) that start beside the upper gland
+#: (4-12 mm below the base) and fill the space between bladder and rectum.
+_V2_VESICLES = {"vesicle_size": 1.0, "vesicle_lobules": 6, "vesicle_below_base": 4.0}
 _V2_REACHES = {"acetabulum_below_apex": 15.0, "obturator_below_apex": 20.0, "pubis_above_apex": (4.0, 14.0),
                "levator_above_centre": (0.0, 10.0), "anal_canal_below_apex": (0.0, 8.0)}
 LAYOUTS = {
@@ -105,6 +110,9 @@ LAYOUTS = {
     "canal_at_apex": {**_V2_REACHES, "anal_canal_below_apex": (-15.0, 3.0), "apex_rim_share": 0.0,
                       "apical_ring_share": 0.0},
 }
+LAYOUTS = {name: {**_V2_VESICLES, **layout} for name, layout in LAYOUTS.items()}
+LAYOUTS["canal_at_apex_vesicles"] = {**LAYOUTS["canal_at_apex"], "vesicle_size": (1.3, 1.8), "vesicle_lobules": 9,
+                                     "vesicle_below_base": (4.0, 12.0)}
 
 
 def _reach(rng, layout, key):
@@ -511,17 +519,20 @@ def _paint_bladder(scene, rng):
 def _paint_seminal_vesicles(scene, rng):
     """Seminal vesicles: chains of bright lobules in dark septa, behind and above the base, not in the bladder."""
     urine, wall = TISSUES_V2["urine"], TISSUES_V2["bladder_wall"]
+    lobules = LAYOUTS[scene.layout]["vesicle_lobules"]
     for side in (-1, 1):
-        start = np.array([scene.cx + side * 4, scene.back + 6, scene.top - 4])
-        stop = start + [side * rng.uniform(16, 26), -rng.uniform(2, 8), rng.uniform(8, 16)]
-        for t in np.linspace(0, 1, 6):
+        size = _reach(rng, scene.layout, "vesicle_size")
+        start = np.array([scene.cx + side * 4, scene.back + 6, scene.top - _reach(rng, scene.layout,
+                                                                                    "vesicle_below_base")])
+        stop = start + [side * rng.uniform(16, 26) * size, -rng.uniform(2, 8), rng.uniform(8, 16)]
+        for t in np.linspace(0, 1, lobules):
             p = start + t * (stop - start) + rng.normal(0, 1.5, 3)
-            box, blob = _blob(scene.axes, p, rng.uniform([4, 3, 4], [7, 5, 7]), 1.25)
+            box, blob = _blob(scene.axes, p, rng.uniform([4, 3, 4], [7, 5, 7]) * size, 1.25)
             region = scene.tissue[box]
             region[(blob < 1.25) & (region != urine)] = TISSUES_V2["septum"]
-        for t in np.linspace(0, 1, 6):
+        for t in np.linspace(0, 1, lobules):
             p = start + t * (stop - start) + rng.normal(0, 1.5, 3)
-            box, blob = _blob(scene.axes, p, rng.uniform([4, 3, 4], [7, 5, 7]))
+            box, blob = _blob(scene.axes, p, rng.uniform([4, 3, 4], [7, 5, 7]) * size)
             region = scene.tissue[box]
             region[(blob < 1.0) & (region != urine) & (region != wall)] = TISSUES_V2["seminal_vesicle"]
 

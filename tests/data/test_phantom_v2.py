@@ -261,3 +261,21 @@ def test_the_varied_layout_moves_the_lower_pelvis_and_rims_some_apices():
     assert seen_rim
     with pytest.raises(ValueError, match="layout"):
         pelvis.pelvic_scene(0, **SMALL, layout="tilted")
+
+
+def test_the_vesicles_layout_draws_bigger_seminal_vesicles_from_lower_down():
+    """Above the base real seminal vesicles fill the space between bladder and rectum; the training layout
+    ``canal_at_apex_vesicles`` draws them so, every other layout as phantom v2 always has."""
+    assert all(pelvis.LAYOUTS[name]["vesicle_size"] == 1.0 for name in ("v2", "varied", "target_apex", "canal_at_apex"))
+    vesicle = TISSUES_V2["seminal_vesicle"]
+    for seed in range(3):
+        drawn = {}
+        for layout in ("canal_at_apex", "canal_at_apex_vesicles"):
+            tissue, fine, _ = pelvis.pelvic_scene(seed, spacing=(0.8, 0.8, 4.0), shape=(180, 180, 22),
+                                                  volume_ml=40.0, subslices=None, coil=False, layout=layout)
+            z = np.arange(tissue.shape[2]) * fine[2]
+            top = z[np.flatnonzero(np.isin(tissue, pelvis.GLAND_CODES).any(axis=(0, 1)))[-1]]
+            sacs = np.flatnonzero((tissue == vesicle).any(axis=(0, 1)))
+            drawn[layout] = (np.count_nonzero(tissue == vesicle) * np.prod(fine) / 1000, z[sacs[0]] - top)
+        assert drawn["canal_at_apex_vesicles"][0] > 1.5 * drawn["canal_at_apex"][0]   # mL of vesicle tissue
+        assert drawn["canal_at_apex_vesicles"][1] <= drawn["canal_at_apex"][1] + 1.0  # starts no higher (mm)
