@@ -319,6 +319,8 @@ def member_volumes(image, spacing, models=None, *, threshold=0.5, batch_size=16,
     models = weights.load_members("unet", version=4, device=device) if models is None else list(models)
     if len(models) < 2:
         raise ValueError(f"member_volumes needs at least two networks to compare, got {len(models)}")
+    if not 0.0 < float(threshold) < 1.0:
+        raise ValueError(f"threshold is a gland probability strictly between 0 and 1, got {threshold!r}")
     probabilities = [deep.probability_volume(m, image, spacing, batch_size=batch_size, device=device, tta=True)
                      for m in models]
     masks = tuple(largest_component(p >= threshold) for p in probabilities)

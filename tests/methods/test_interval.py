@@ -105,3 +105,5 @@ def test_member_volumes_are_each_networks_own_and_their_mean_probabilitys(scan, 
 def test_member_volumes_need_two_networks(scan, model):
     with pytest.raises(ValueError, match="at least two networks"):
         member_volumes(scan.image, scan.spacing, [model])
+    with pytest.raises(ValueError, match="threshold"):
+        member_volumes(scan.image, scan.spacing, [model, model], threshold=1.5)
