@@ -97,7 +97,8 @@ _TEXTURE = {"fat": (0.07, 3.0), "muscle": (0.12, 1.5), "marrow": (0.18, 3.0), "p
 #: How the seminal vesicles look, the same in every layout above: six lobules a side, starting 4 mm below the
 #: base. ``"canal_at_apex_vesicles"`` (tried for the synth bank): as real ones look above the base on T2 -
 #: bigger convoluted sacs (1.3-1.8 times the size, nine lobules a side) that start beside the upper gland
-#: (4-12 mm below the base) and fill the space between bladder and rectum.
+#: (4-12 mm below the base) and fill the space between bladder and rectum. It lifted the held-out base
+#: recall but not the real scans, so no bank uses it (data/weights/TRAINING.md, "2d-vesicles").
 _V2_VESICLES = {"vesicle_size": 1.0, "vesicle_lobules": 6, "vesicle_below_base": 4.0}
 _V2_REACHES = {"acetabulum_below_apex": 15.0, "obturator_below_apex": 20.0, "pubis_above_apex": (4.0, 14.0),
                "levator_above_centre": (0.0, 10.0), "anal_canal_below_apex": (0.0, 8.0)}
