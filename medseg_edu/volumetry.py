@@ -30,6 +30,7 @@ __all__ = [
     "voxels_to_ml",
     "voxel_volume_ml",
     "volume_ml",
+    "slice_areas_cm2",
     "ellipsoid_formula_ml",
     "ellipsoid_diameters",
     "ellipsoid_volume_ml",
@@ -74,6 +75,34 @@ def voxels_to_ml(n_voxels, spacing):
 def voxel_volume_ml(spacing) -> float:
     """Volume of one voxel in mL (:func:`voxels_to_ml` of 1)."""
     return voxels_to_ml(1, spacing)
+
+
+def slice_areas_cm2(mask: np.ndarray, spacing) -> np.ndarray:
+    """Area of a mask on each axial slice, in cm² (pixel count x in-plane pixel area / 100).
+
+    The profile a per-slice figure plots: where along the gland a segmentation gains or loses
+    area (its apex and base), which a single volume hides.
+
+    Parameters
+    ----------
+    mask : np.ndarray of bool, (x, y, z)
+        The segmentation.
+    spacing : sequence of 3 float
+        Voxel size in mm; only the in-plane two count.
+
+    Returns
+    -------
+    np.ndarray of float, (z,)
+        cm² per slice, 0 where the slice holds no mask.
+
+    Examples
+    --------
+    >>> m = np.zeros((10, 10, 3), bool); m[:5, :4, 1] = True
+    >>> slice_areas_cm2(m, (2.0, 2.5, 3.0)).tolist()
+    [0.0, 1.0, 0.0]
+    """
+    m, sp = _mask3d(mask, spacing, "slice_areas_cm2")
+    return m.sum(axis=(0, 1)) * sp[0] * sp[1] / 100.0
 
 
 def volume_ml(mask: np.ndarray, spacing) -> float:

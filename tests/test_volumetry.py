@@ -8,6 +8,7 @@ from medseg_edu.volumetry import (
     ellipsoid_diameters,
     ellipsoid_volume_ml,
     psa_density,
+    slice_areas_cm2,
     volume_error_percent,
     volume_ml,
 )
@@ -146,3 +147,16 @@ def test_bland_altman_percent_and_errors():
         bland_altman([1.0, 2.0, 3.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="2 pairs"):
         bland_altman([1.0], [1.0])
+
+
+def test_slice_areas_add_up_to_the_volume():
+    mask = np.zeros((20, 20, 6), bool)
+    mask[5:15, 4:12, 1:5] = True
+    mask[8:10, 8:10, 5] = True
+    spacing = (0.7, 0.6, 3.6)
+    areas = slice_areas_cm2(mask, spacing)
+    assert areas.shape == (6,) and areas[0] == 0.0
+    assert areas[1] == pytest.approx(10 * 8 * 0.7 * 0.6 / 100)
+    assert areas.sum() * spacing[2] / 10 == pytest.approx(volume_ml(mask, spacing))  # cm2 x cm = mL
+    with pytest.raises(ValueError, match="3D mask"):
+        slice_areas_cm2(mask[:, :, 0], spacing[:2])
