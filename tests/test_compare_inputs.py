@@ -18,7 +18,8 @@ from medseg_edu.data import pelvis, synth  # noqa: E402
 
 @pytest.mark.parametrize("design, layout", [("2d-varied", "varied"), ("2d-target-apex", "target_apex"),
                                             ("2d-canal-at-apex", "canal_at_apex"),
-                                            ("2d-vesicles", "canal_at_apex_vesicles")])
+                                            ("2d-vesicles", "canal_at_apex_vesicles"),
+                                            ("2.5d-canal-at-apex", "canal_at_apex")])
 def test_a_layout_design_renders_its_own_bank_and_restores_the_default(design, layout):
     before = synth.SYNTH_LAYOUT, synth.SYNTH_VERSION
     with compare_inputs._bank_variant(design):

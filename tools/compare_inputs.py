@@ -68,7 +68,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
 DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied", "2d-target-apex", "2d-canal-at-apex",
-           "2d-vesicles")
+           "2d-vesicles", "2.5d-canal-at-apex")
 
 
 def _cpu() -> float:
@@ -264,7 +264,7 @@ def _bank_variant(design):
     if design == "2d-no-targets":
         return no_targets_below_the_apex()
     layout = {"2d-varied": "varied", "2d-target-apex": "target_apex", "2d-canal-at-apex": "canal_at_apex",
-              "2d-vesicles": "canal_at_apex_vesicles"}.get(design)
+              "2d-vesicles": "canal_at_apex_vesicles", "2.5d-canal-at-apex": "canal_at_apex"}.get(design)
     return bank_layout(layout) if layout else contextlib.nullcontext()
 
 
@@ -308,7 +308,7 @@ def run(design, seed, steps, out: Path, cases) -> dict:
         net = UNet3D(width=8)
         model, train, val, batch = _OnBlocks(net), _Blocks(seed), None, 2
     else:
-        context = 1 if design == "2.5d" else 0
+        context = 1 if design.startswith("2.5d") else 0
         model = nets.UNet(width=16, depth=3, in_channels=2 * context + 1)
         plain = design == "2d-plain"  # the bundled v2 recipe: the synth bank only, every slice once
         with _bank_variant(design):
