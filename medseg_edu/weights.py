@@ -41,7 +41,7 @@ from ._bundled import bundled
 from ._device import resolve
 
 __all__ = ["NAMES", "ARCHITECTURES", "Recipe", "RECIPES", "VERSIONS", "WeightsFileError", "weights_dir", "files",
-           "metadata", "load", "load_members", "save_checkpoint", "load_checkpoint"]
+           "metadata", "load", "load_members", "member_metadata", "save_checkpoint", "load_checkpoint"]
 
 #: The bundled networks, in the order the notebooks teach them.
 NAMES = ("patch_cnn", "fcn", "unet", "dilated")
@@ -344,13 +344,30 @@ def load_members(name: str = "unet", *, version: int = 4, device=None) -> list[t
         for everything :func:`load` refuses.
     """
     first = load(name, device=device, version=version)
+    return [first] + [_built(name, p, _read_sidecar(_sidecar_of(p)), device) for p in _member_files(name, version)]
+
+
+def member_metadata(name: str = "unet", *, version: int = 4) -> list[dict]:
+    """The sidecars of :func:`load_members`' networks, in the same order (each has its ``seed``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`load_members`, when the version keeps no other seed of ``name``.
+    """
+    first = metadata(name, version=version)
+    return [first] + [_read_sidecar(_sidecar_of(p)) for p in _member_files(name, version)]
+
+
+def _member_files(name, version) -> list[Path]:
+    """``<name>_seed<k>.pt`` of a version, in seed order (seed 10 after seed 2); refused when there is none."""
     folder = _version_dir(version)
     others = sorted(folder.glob(f"{name}_seed*.pt"), key=lambda p: int(p.stem.rsplit("seed", 1)[1]))
     if not others:
         with_members = [v for v in VERSIONS if any(_version_dir(v).glob("*_seed*.pt"))]
         raise ValueError(f"weight version {version} keeps no other seed of {name!r} (no {name}_seed*.pt in "
                          f"{folder}); versions with members: {with_members or 'none'}")
-    return [first] + [_built(name, p, _read_sidecar(_sidecar_of(p)), device) for p in others]
+    return others
 
 
 # --------------------------------------------------------------------------- any checkpoint

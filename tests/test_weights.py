@@ -64,18 +64,31 @@ def test_version_4_keeps_two_more_seeds_of_its_recipe():
     assert torch.equal(heads[0], weights.load("unet", version=4).state_dict()["head.weight"])  # its own comes first
     assert not torch.equal(heads[0], heads[1]) and not torch.equal(heads[1], heads[2])
     folder = weights.weights_dir() / weights.V4
-    seeds = [json.loads((folder / f"{stem}.json").read_text())["seed"] for stem in ("unet", "unet_seed1", "unet_seed2")]
-    assert seeds == [0, 1, 2]
+    assert [meta["seed"] for meta in weights.member_metadata("unet", version=4)] == [0, 1, 2]
     for stem in ("unet_seed1", "unet_seed2"):   # the same recipe, only the seed differs
         meta = json.loads((folder / f"{stem}.json").read_text())
         assert {k: meta[k] for k in ("data", "steps", "lr", "kwargs")} == {
             k: weights.metadata("unet", version=4)[k] for k in ("data", "steps", "lr", "kwargs")}
 
 
+def test_members_come_in_seed_order_not_name_order(bundled, tmp_path, monkeypatch):
+    copy = tmp_path / weights.V4
+    shutil.copytree(bundled / weights.V4, copy)
+    for suffix in (".pt", ".json"):  # a tenth seed: "unet_seed10" sorts before "unet_seed2" as text
+        shutil.copy(copy / f"unet_seed2{suffix}", copy / f"unet_seed10{suffix}")
+    sidecar = copy / "unet_seed10.json"
+    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "seed": 10}))
+    monkeypatch.setenv("MEDSEG_EDU_WEIGHTS", str(tmp_path))
+    assert [meta["seed"] for meta in weights.member_metadata("unet", version=4)] == [0, 1, 2, 10]
+    assert len(weights.load_members("unet", version=4)) == 4
+
+
 @pytest.mark.parametrize("version", [1, 2, 3])
 def test_a_version_without_members_says_which_has_them(version):
     with pytest.raises(ValueError, match=r"keeps no other seed.*versions with members: \[4\]"):
         weights.load_members("unet", version=version)
+    with pytest.raises(ValueError, match="keeps no other seed"):
+        weights.member_metadata("unet", version=version)
 
 
 def test_weights_dir_honours_the_environment(bundled, tmp_path, monkeypatch):

@@ -442,8 +442,7 @@ def score_members(cases, version=4) -> Path:
     spreads = [r["spread_percent"] for r in rows]
     print(f"version {version}: {len(models)} members, spread on {len(rows)} held-out cases "
           f"{min(spreads):.1f}-{max(spreads):.1f} % (median {np.median(spreads):.1f} %)")
-    folder = weights.weights_dir() / weights.VERSIONS[version][0]
-    seeds = [json.loads(p.read_text())["seed"] for p in [folder / "unet.json", *sorted(folder.glob("unet_seed*.json"))]]
+    seeds = [meta["seed"] for meta in weights.member_metadata("unet", version=version)]
     path = ROOT / "benchmarks" / "held_out_members.json"
     path.write_text(json.dumps(dict(version=version, seeds=seeds, rows=rows, measured=time.strftime("%Y-%m-%d")),
                                default=float, indent=1) + "\n")
