@@ -11,7 +11,7 @@ from .phantom import MSD_SPACINGS, msd_like_spacing, msd_like_volume_ml, prostat
 from .prep import CONTEXT_STEP_MM, GRID, PIXEL_MM, from_grid, normalise, stack_slices, to_grid
 from .deform import random_displacement, warp
 from .msd import (MSD_PROSTATE_MD5, MSD_PROSTATE_URL, DatasetUnavailableError, fetch_msd_prostate,
-                  load_msd_label, load_msd_prostate)
+                  load_labelled_scan, load_msd_label, load_msd_prostate)
 from .render import TISSUES, render_mr
 from .split import PhantomSplit, prostate_split
 from .real import REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder, real_scan
@@ -23,7 +23,7 @@ from .rescan import ANATOMY_SPACING, RESCAN_FOV_MM, RETEST_PATIENTS, rescan
 _LAZY = {"SliceDataset", "PatchDataset", "split_slices", "case_to_grid", "CaseSlices"}
 
 __all__ = ["Brain", "DatasetUnavailableError", "MSD_PROSTATE_MD5", "MSD_PROSTATE_URL",
-           "brain_scan", "fetch_msd_prostate", "load_msd_label", "load_msd_prostate", "mni_brain",
+           "brain_scan", "fetch_msd_prostate", "load_labelled_scan", "load_msd_label", "load_msd_prostate", "mni_brain",
            "random_displacement", "simulate_atrophy", "warp", "Case", "GRID", "MSD_SPACINGS", "PIXEL_MM", "PhantomSplit", "TISSUES", "cache_dir",
            "cached_arrays", "CONTEXT_STEP_MM", "stack_slices",
            "from_grid", "msd_like_spacing", "msd_like_volume_ml", "normalise", "prostate_phantom",

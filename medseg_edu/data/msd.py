@@ -40,6 +40,7 @@ __all__ = [
     "fetch_msd_prostate",
     "load_msd_prostate",
     "load_msd_label",
+    "load_labelled_scan",
     "safe_extract_tar",
     "default_cache_dir",
 ]
@@ -393,6 +394,38 @@ def load_msd_prostate(root, split: str = "train", cases=None, *, adc: bool = Tru
     root = _task_folder(root, split)
     return [_load_case(name, img_path, lab_path, split, adc)
             for name, img_path, lab_path in _choose_cases(_entries(root, split), cases, split, root)]
+
+
+def load_labelled_scan(image_path, label_path) -> Case:
+    """One real scan and its expert label map, from any two files, as a :class:`Case`.
+
+    For labelled scans kept outside MSD's folder layout (e.g. a hospital's validation set):
+    the image is read like any scan (``io.load_volume``: NIfTI, or a DICOM folder; a 4D
+    MSD-style file gives its first channel, T2), the label map must be 3D, hold only 0, 1
+    and 2 (any non-zero value is gland) and lie voxel for voxel on the image's grid.
+
+    Parameters
+    ----------
+    image_path, label_path : str or Path
+
+    Returns
+    -------
+    Case
+        ``image`` float32, ``labels`` uint8, ``spacing`` (mm) and ``affine`` of the image;
+        ``meta`` names both files.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        A missing file, a label map on another grid or with other values, or one that marks
+        no gland (the message names the file).
+    """
+    img_path, lab_path = Path(image_path), Path(label_path)
+    case = _load_case(_case_name(img_path), img_path, lab_path, "train", adc=False)
+    case.meta["source"] = f"{img_path.name}, expert labels {lab_path.name}"
+    if not case.gland.any():
+        raise ValueError(f"Label file '{lab_path}' marks no gland voxel: nothing to measure against")
+    return case
 
 
 def _task_folder(root, split: str) -> Path:
