@@ -45,14 +45,19 @@ def test_a_label_map_on_another_grid_or_empty_is_refused_by_name(pair, tmp_path)
         load_labelled_scan(image, empty)
 
 
-def test_every_candidate_is_measured_and_judged(pair, tmp_path, capsys):
+def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_path, capsys, write_task05):
     _, image, label = pair
-    assert measure_labelled.main(["--pair", str(image), str(label), "--json", str(tmp_path / "out.json")]) == 0
+    msd = prostate_phantom(2, spacing=(1.25, 1.25, 4.0), shape=(96, 96, 16))
+    root = write_task05(tmp_path, {"prostate_00": (msd.image, None, msd.labels, msd.affine)})
+    assert measure_labelled.main(["--msd", str(root), "--pair", str(image), str(label),
+                                  "--json", str(tmp_path / "out.json")]) == 0
     printed = capsys.readouterr().out
     rows = json.loads((tmp_path / "out.json").read_text())["rows"]
-    candidates = [r["candidate"] for r in rows]
+    assert list(dict.fromkeys(r["case"] for r in rows)) == ["case_t2", "prostate_00"]
+    candidates = list(dict.fromkeys(r["candidate"] for r in rows))
     assert candidates == ["version 2 (default)", "version 3", "version 4", "version 4, seed 1", "version 4, seed 2",
                           "version 4, three seeds' mean"]
+    assert "Verdicts on 2 labelled scans" in printed
     assert all(r["dice"] > 0.85 for r in rows)  # a phantom like the ones they trained on
     for candidate in candidates:
         assert f"| {candidate} |" in printed
