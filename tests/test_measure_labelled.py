@@ -57,7 +57,10 @@ def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_pa
     candidates = list(dict.fromkeys(r["candidate"] for r in rows))
     assert candidates == ["version 2 (default)", "version 3", "version 4", "version 4, seed 1", "version 4, seed 2",
                           "version 4, three seeds' mean"]
-    assert "Verdicts on 2 labelled scans" in printed
+    assert "Verdicts on 2 labelled scans (" in printed
+    # prostate_00 is a training shape of the phantoms, the pair's file name none
+    assert {r["case"]: r["outline_trained_on"] for r in rows} == {"case_t2": False, "prostate_00": True}
+    assert "Verdicts on 1 labelled scans whose outline no network trained on" in printed
     assert all(r["dice"] > 0.85 for r in rows)  # a phantom like the ones they trained on
     for candidate in candidates:
         assert f"| {candidate} |" in printed
@@ -76,6 +79,13 @@ def test_the_verdicts_follow_the_three_limits():
     assert [got["good"][k] for k in ("mean_dice_ok", "volume_error_ok", "slices_ok")] == [True, True, True]
     assert [got["low"][k] for k in ("mean_dice_ok", "volume_error_ok", "slices_ok")] == [False, True, True]
     assert [got["short"][k] for k in ("mean_dice_ok", "volume_error_ok", "slices_ok")] == [True, False, False]
+
+
+@pytest.mark.parametrize("name, seen", [("prostate_00", True), ("prostate_01", False), ("Prostate3T-01-0003", False),
+                                        ("ProstateDx-01-0001", True), ("Prostate3T-01-0017", False),
+                                        ("hospital_case_7", False)])
+def test_which_outlines_the_phantoms_borrowed(name, seen):
+    assert measure_labelled.outline_trained_on(name) is seen
 
 
 def test_without_scans_it_says_what_to_give():
