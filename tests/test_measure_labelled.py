@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import measure_labelled  # noqa: E402
-from medseg_edu.data import load_labelled_scan, prostate_phantom  # noqa: E402
+from medseg_edu import weights  # noqa: E402
+from medseg_edu.data import REAL_SCANS, load_labelled_scan, prostate_phantom, real_scan  # noqa: E402
+from medseg_edu.masks import largest_component  # noqa: E402
+from medseg_edu.methods import unet  # noqa: E402
+from medseg_edu.methods.interval import member_volumes  # noqa: E402
+from medseg_edu.volumetry import volume_ml  # noqa: E402
 from medseg_edu.io import Volume, save_volume  # noqa: E402
 
 
@@ -45,6 +51,7 @@ def test_a_label_map_on_another_grid_or_empty_is_refused_by_name(pair, tmp_path)
         load_labelled_scan(image, empty)
 
 
+@pytest.mark.slow
 def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_path, capsys, write_task05):
     _, image, label = pair
     msd = prostate_phantom(2, spacing=(1.25, 1.25, 4.0), shape=(96, 96, 16))
@@ -52,7 +59,7 @@ def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_pa
     assert measure_labelled.main(["--msd", str(root), "--pair", str(image), str(label),
                                   "--json", str(tmp_path / "out.json")]) == 0
     printed = capsys.readouterr().out
-    rows = json.loads((tmp_path / "out.json").read_text())["rows"]
+    rows = json.loads((tmp_path / "out.json").read_text())["labelled"]
     assert list(dict.fromkeys(r["case"] for r in rows)) == ["case_t2", "prostate_00"]
     candidates = list(dict.fromkeys(r["candidate"] for r in rows))
     assert candidates == ["version 2 (default)", "version 3", "version 4", "version 4, seed 1", "version 4, seed 2",
@@ -65,6 +72,60 @@ def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_pa
     for candidate in candidates:
         assert f"| {candidate} |" in printed
     assert "ellipsoid formula on the expert outline's diameters" in printed
+
+
+@pytest.fixture(scope="module")
+def nets():
+    return measure_labelled.candidates()
+
+
+@pytest.mark.slow
+def test_each_candidate_segments_as_the_method_does(pair, nets):
+    case, _, _ = pair
+    masks = {name: largest_component(raw) for name, raw in measure_labelled.raw_masks(case.image, case.spacing,
+                                                                                        nets).items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.array_equal(masks["version 2 (default)"], unet.segment(case.image, case.spacing))
+        assert np.array_equal(masks["version 3"], unet.segment(case.image, case.spacing,
+                                                               model=weights.load("unet", version=3)))
+        members = member_volumes(case.image, case.spacing)
+    for got, mask in zip(("version 4", "version 4, seed 1", "version 4, seed 2"), members.masks):
+        assert np.array_equal(masks[got], mask)
+    assert volume_ml(masks["version 4, three seeds' mean"], case.spacing) == pytest.approx(members.ensemble_ml)
+
+
+STORED = json.loads((ROOT / "benchmarks" / "real_plausibility.json").read_text())
+
+
+def test_an_unlabelled_scan_is_judged_as_stored(nets):
+    name, candidate = REAL_SCANS[0], "version 2 (default)"
+    rows = measure_labelled.judge_unlabelled([(name, real_scan(name))], {candidate: nets[candidate]})
+    stored = next(r for r in STORED["unlabelled"] if r["scan"] == name and r["candidate"] == candidate)
+    assert len(rows) == 1 and rows[0]["scan"] == name
+    assert rows[0]["volume_ml"] == pytest.approx(stored["volume_ml"], rel=0.01)
+    assert rows[0]["solidity_2d"] == pytest.approx(stored["solidity_2d"], abs=0.01)
+    assert rows[0]["plausible"] is stored["plausible"]
+
+
+@pytest.mark.parametrize("candidate, row", [("version 2 (default)", "| bundled U-Net (2D, v2) | 3000 |"),
+                                            ("version 3", "| U-Net version 3 (2D, bank v3, `v3/`) | 3000 |")])
+def test_training_md_counts_the_stored_plausible_masks(candidate, row):
+    own = [r for r in STORED["unlabelled"] if r["candidate"] == candidate]
+    line = next(line for line in (ROOT / "data" / "weights" / "TRAINING.md").read_text().splitlines()
+                if line.startswith(row))
+    assert len(own) == 6 and line.endswith(f"| {sum(r['plausible'] for r in own)} of 6 |")
+
+
+def test_phantom_v1_rows_and_the_other_verdicts(nets):
+    case = prostate_phantom(2, spacing=(1.25, 1.25, 4.0), shape=(96, 96, 16))
+    rows = measure_labelled.phantom_v1_dice({"version 3": nets["version 3"]}, [case])
+    assert [r["candidate"] for r in rows] == ["version 3"] and rows[0]["dice"] > 0.95
+    assert "version 3: " in measure_labelled.report_phantom_v1(rows) and "(yes)" in measure_labelled.report_phantom_v1(rows)
+    plaus = [dict(scan=f"s{i}", candidate=c, volume_ml=30.0, solidity_2d=0.8, plausible=i < n)
+             for c, n in (("five", 5), ("four", 4)) for i in range(6)]
+    text = measure_labelled.report_unlabelled(plaus)
+    assert "- five: 5 of 6 plausible (yes)" in text and "- four: 4 of 6 plausible (**no**)" in text
 
 
 def test_the_verdicts_follow_the_three_limits():
@@ -91,3 +152,5 @@ def test_which_outlines_the_phantoms_borrowed(name, seen):
 def test_without_scans_it_says_what_to_give():
     with pytest.raises(SystemExit):
         measure_labelled.main([])
+    with pytest.raises(SystemExit):  # a flag without scans is not enough either
+        measure_labelled.main(["--json", "out.json"])

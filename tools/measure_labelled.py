@@ -1,16 +1,25 @@
-"""Measure the bundled U-Net versions on expert-labelled real scans: the numbers issue 22's "done when" asks for.
+"""Measure the bundled U-Net versions against issue 22's "done when": labelled real scans first.
 
     python tools/measure_labelled.py --msd ROOT                 # MSD Task05: every labelled case of imagesTr
     python tools/measure_labelled.py --pair T2.nii.gz LABEL.nii.gz [--pair ...]
+    python tools/measure_labelled.py --unlabelled ../shared/real_t2 --phantom-v1
     python tools/measure_labelled.py ... --json results.json
 
-For each scan and each candidate - U-Net weight versions 2 (the default), 3 and 4, version 4's two
-other seeds and the mean probability of its three seeds - it prints the gland Dice, the signed
-volume error, the recall at the apex and at the base (first and last 20 % of the labelled slices),
-the share of labelled slices but the outermost 10 % at each end that get a prediction, and the
-three seeds' volume spread; beside them the ellipsoid formula on the expert outline's diameters,
-the radiologist's estimate the segmentation has to beat. Then, per candidate, the three verdicts
-on labelled scans: mean Dice >= 0.85, worst volume error <= 10 %, every inner labelled slice found.
+The candidates are U-Net weight versions 2 (the default), 3 and 4, version 4's two other seeds and
+the mean probability of its three seeds. Each segments as ``medseg_edu.methods.unet.segment`` does
+(mirrored prediction averaged, threshold 0.5, largest piece).
+
+- **Labelled scans** (``--msd``, ``--pair``): per scan and candidate the gland Dice, the signed
+  volume error, the recall at the apex and at the base (first and last 20 % of the labelled
+  slices) and the share of labelled slices but the outermost 10 % at each end that get a
+  prediction; beside them version 4's seeds' volume spread and the ellipsoid formula on the expert
+  outline's diameters, the radiologist's estimate a segmentation has to beat. Verdicts: mean Dice
+  >= 0.85, worst volume error <= 10 %, every inner labelled slice found.
+- **Unlabelled real scans** (``--unlabelled``: the three bundled ones plus every NIfTI file in the
+  folders given): ``methods.quality.plausibility`` of each mask (one compact piece of 15-150 mL,
+  2D solidity >= 0.75, near the midline, as long as expert glands of its volume). Verdict: at
+  least five in six plausible.
+- **Phantom v1** (``--phantom-v1``): Dice on its 20 test cases. Verdict: mean >= 0.95.
 
 The labels are read from disk and only compared with; nothing here trains, and nothing labels a scan.
 MSD Task05 and NCI-ISBI label maps are among the 92 expert outlines the training phantoms borrow
@@ -18,8 +27,6 @@ MSD Task05 and NCI-ISBI label maps are among the 92 expert outlines the training
 is not, which flatters them (versions 3 and 4 trained on 74 of the 92 outlines, version 2 on 26 of the
 32 MSD ones; the six held-out MSD outlines are the same for all). The table marks the cases whose
 outline versions 3 and 4 trained on, and the verdicts are given for the unseen outlines too.
-Each network segments as ``medseg_edu.methods.unet.segment`` does (mirrored prediction averaged,
-threshold 0.5, largest piece).
 """
 
 from __future__ import annotations
@@ -36,18 +43,55 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from medseg_edu import volumetry, weights  # noqa: E402
-from medseg_edu.data import load_labelled_scan, load_msd_prostate  # noqa: E402
+from medseg_edu.agreement import spread_percent  # noqa: E402
+from medseg_edu.data import REAL_SCANS, load_labelled_scan, load_msd_prostate, prostate_split, real_scan  # noqa: E402
 from medseg_edu.data.gland_shapes import TRAIN_SHAPES  # noqa: E402
+from medseg_edu.io import load_volume  # noqa: E402
 from medseg_edu.masks import largest_component  # noqa: E402
-from medseg_edu.methods import held_out, unet  # noqa: E402
-from medseg_edu.methods.interval import member_volumes  # noqa: E402
+from medseg_edu.metrics import dice  # noqa: E402
+from medseg_edu.methods import held_out  # noqa: E402
+from medseg_edu.methods.deep import probability_volume  # noqa: E402
+from medseg_edu.methods.quality import plausibility  # noqa: E402
 
-#: The three criteria of issue 22 that need labelled real scans.
+#: Issue 22's limits.
 MIN_MEAN_DICE = 0.85
 MAX_ABS_VOLUME_ERROR_PERCENT = 10.0
 ALL_INNER_SLICES_FOUND = 1.0
+MIN_PLAUSIBLE_SHARE = 5 / 6
+MIN_PHANTOM_V1_DICE = 0.95
 
-VERSIONS = (2, 3)  # segmented one by one; version 4 and its seeds come from member_volumes
+MEMBERS = "version 4, three seeds' mean"
+
+
+def candidates() -> dict:
+    """Candidate name -> the networks whose mean gland probability it thresholds (one, or three)."""
+    members = weights.load_members("unet", version=4)
+    seeds = [meta["seed"] for meta in weights.member_metadata("unet", version=4)]
+    nets = {"version 2 (default)": [weights.load("unet", version=2)], "version 3": [weights.load("unet", version=3)],
+            "version 4": members[:1]}
+    nets.update({f"version 4, seed {seed}": [m] for seed, m in zip(seeds[1:], members[1:])})
+    nets[MEMBERS] = members
+    return nets
+
+
+def raw_masks(image, spacing, nets) -> dict:
+    """Each candidate's thresholded mask, before its largest piece is kept (each network runs once)."""
+    probabilities = {}
+
+    def probability(model):
+        if id(model) not in probabilities:
+            probabilities[id(model)] = probability_volume(model, image, spacing, tta=True)
+        return probabilities[id(model)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the input warnings of a real scan are not what is measured here
+        return {name: np.mean([probability(m) for m in models], axis=0) >= 0.5 for name, models in nets.items()}
+
+
+def _members_spread(masks, spacing) -> float:
+    """Spread (%) of the volumes of version 4's seeds (the candidates the ensemble is made of)."""
+    seeds = [name for name in masks if name.startswith("version 4") and name != MEMBERS]
+    return spread_percent([volumetry.volume_ml(masks[name], spacing) for name in seeds])
 
 
 def outline_trained_on(case_name: str) -> bool:
@@ -57,31 +101,15 @@ def outline_trained_on(case_name: str) -> bool:
     return shape_id in TRAIN_SHAPES
 
 
-def masks_of_candidates(image, spacing, models) -> dict:
-    """Each candidate's gland mask of one scan, and the spread (%) of version 4's seeds' volumes."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the quality warnings are not what is measured here
-        masks = {f"version {v}" + (" (default)" if v == 2 else ""):
-                 unet.segment(image, spacing, model=models[v], quality="ignore") for v in VERSIONS}
-        members = member_volumes(image, spacing, models["members"])
-    masks["version 4"], *others = members.masks
-    seeds = [meta["seed"] for meta in weights.member_metadata("unet", version=4)][1:]
-    masks.update({f"version 4, seed {s}": m for s, m in zip(seeds, others)})
-    masks["version 4, three seeds' mean"] = largest_component(members.probability >= 0.5)
-    return masks, members.spread_percent
-
-
-def measure(cases, models=None) -> list[dict]:
-    """One row per (case, candidate): :func:`medseg_edu.methods.held_out.score` plus the case's volumes."""
-    if models is None:
-        models = {v: weights.load("unet", version=v) for v in VERSIONS}
-        models["members"] = weights.load_members("unet", version=4)
+def measure(cases, nets) -> list[dict]:
+    """Labelled scans: one row per (case, candidate), :func:`medseg_edu.methods.held_out.score` and the case's volumes."""
     rows = []
     for case in cases:
         truth_ml = volumetry.volume_ml(case.gland, case.spacing)
         ellipsoid_error = volumetry.volume_error_percent(truth_ml, volumetry.ellipsoid_volume_ml(case.gland,
                                                                                                   case.spacing))
-        masks, spread = masks_of_candidates(case.image, case.spacing, models)
+        masks = {name: largest_component(raw) for name, raw in raw_masks(case.image, case.spacing, nets).items()}
+        spread = _members_spread(masks, case.spacing)
         for candidate, mask in masks.items():
             rows.append(dict(case=case.name, candidate=candidate, true_ml=truth_ml,
                              outline_trained_on=outline_trained_on(case.name),
@@ -92,8 +120,38 @@ def measure(cases, models=None) -> list[dict]:
     return rows
 
 
+def unlabelled_scans(folders=()) -> list:
+    """(name, Volume) of the bundled real scans and of every NIfTI file in ``folders`` that is not one of them."""
+    scans = [(name, real_scan(name)) for name in REAL_SCANS]
+    bundled = {name.lower() for name in REAL_SCANS}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.nii*")):
+            if not any(name in path.name.lower() for name in bundled):
+                scans.append((path.name.split(".nii")[0], load_volume(path)))
+    return scans
+
+
+def judge_unlabelled(scans, nets) -> list[dict]:
+    """Unlabelled real scans: one row per (scan, candidate), :func:`medseg_edu.methods.quality.plausibility`."""
+    rows = []
+    for name, volume in scans:
+        image = np.asarray(volume.array, np.float32)
+        for candidate, raw in raw_masks(image, volume.spacing, nets).items():
+            rows.append(dict(scan=name, candidate=candidate,
+                             **plausibility(largest_component(raw), volume.spacing, raw_mask=raw)))
+        print(f"{name}: done", flush=True)
+    return rows
+
+
+def phantom_v1_dice(nets, cases=None) -> list[dict]:
+    """Dice of every candidate on the phantom-v1 test split (or on ``cases``)."""
+    cases = prostate_split("test") if cases is None else cases
+    return [dict(case=case.name, candidate=candidate, dice=dice(largest_component(raw), case.gland))
+            for case in cases for candidate, raw in raw_masks(case.image, case.spacing, nets).items()]
+
+
 def verdicts(rows) -> dict:
-    """Per candidate: its summary over the cases and whether it meets each labelled criterion."""
+    """Labelled rows: per candidate, its summary over the cases and whether it meets each criterion."""
     out = {}
     for candidate in dict.fromkeys(r["candidate"] for r in rows):
         own = [r for r in rows if r["candidate"] == candidate]
@@ -106,8 +164,10 @@ def verdicts(rows) -> dict:
     return out
 
 
+_YES = {True: "yes", False: "**no**"}
+
+
 def _verdict_table(rows, what) -> list[str]:
-    yes = {True: "yes", False: "**no**"}
     cases = len({r["case"] for r in rows})
     lines = [f"Verdicts on {cases} {what} (issue 22: mean Dice >= {MIN_MEAN_DICE}, worst volume error <= "
              f"{MAX_ABS_VOLUME_ERROR_PERCENT:.0f} %, every labelled slice but the outermost 10 % found):", "",
@@ -115,14 +175,14 @@ def _verdict_table(rows, what) -> list[str]:
              "|---|---|---|---|---|"]
     for candidate, v in verdicts(rows).items():
         met = v["mean_dice_ok"] and v["volume_error_ok"] and v["slices_ok"]
-        lines.append(f"| {candidate} | {v['dice']:.3f} ({yes[v['mean_dice_ok']]}) | "
-                     f"{v['max_abs_volume_error_percent']:.1f} % ({yes[v['volume_error_ok']]}) | "
-                     f"{v['worst_slices_found']:.2f} ({yes[v['slices_ok']]}) | {yes[met]} |")
+        lines.append(f"| {candidate} | {v['dice']:.3f} ({_YES[v['mean_dice_ok']]}) | "
+                     f"{v['max_abs_volume_error_percent']:.1f} % ({_YES[v['volume_error_ok']]}) | "
+                     f"{v['worst_slices_found']:.2f} ({_YES[v['slices_ok']]}) | {_YES[met]} |")
     return lines
 
 
 def report(rows) -> str:
-    """The per-case table and the verdicts, as Markdown."""
+    """Labelled scans: the per-case tables and the verdicts, as Markdown."""
     lines = ["| case | candidate | Dice | volume error | apex recall | base recall | inner slices found |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -136,12 +196,39 @@ def report(rows) -> str:
         lines.append(f"| {name} | {r['true_ml']:.1f} mL | {r['ellipsoid_error_percent']:+.1f} % | "
                      f"{r['members_spread_percent']:.0f} % | {'yes' if r['outline_trained_on'] else 'no'} |")
     unseen = [r for r in rows if not r["outline_trained_on"]]
-    for chosen, what in ((rows, "labelled scans"), (unseen, "labelled scans whose outline no network trained on")):
-        if chosen and (chosen is rows or len(unseen) < len(rows)):
-            lines += ["", *_verdict_table(chosen, what)]
+    lines += ["", *_verdict_table(rows, "labelled scans")]
+    if unseen and len(unseen) < len(rows):
+        lines += ["", *_verdict_table(unseen, "labelled scans whose outline no network trained on")]
     ellipsoid = max(abs(next(r for r in rows if r["case"] == name)["ellipsoid_error_percent"]) for name in cases)
     lines += ["", f"The ellipsoid formula on the expert outline's diameters, for comparison: worst volume error "
               f"{ellipsoid:.1f} %."]
+    return "\n".join(lines)
+
+
+def report_unlabelled(rows) -> str:
+    """Unlabelled scans: volume, solidity and plausibility per scan and candidate, and the verdicts."""
+    candidates_ = list(dict.fromkeys(r["candidate"] for r in rows))
+    scans = list(dict.fromkeys(r["scan"] for r in rows))
+    cell = {(r["scan"], r["candidate"]): r for r in rows}
+    lines = ["Unlabelled real scans: volume (mL) / 2D solidity / plausible", "",
+             "| scan | " + " | ".join(candidates_) + " |", "|---|" + "---|" * len(candidates_)]
+    for scan in scans:
+        lines.append(f"| {scan} | " + " | ".join(
+            f"{cell[scan, c]['volume_ml']:.1f} / {cell[scan, c]['solidity_2d']:.2f} / "
+            f"{'yes' if cell[scan, c]['plausible'] else 'no'}" for c in candidates_) + " |")
+    lines += ["", f"Verdicts (issue 22: at least {MIN_PLAUSIBLE_SHARE:.0%} of the unlabelled scans plausible):", ""]
+    for c in candidates_:
+        n = sum(cell[scan, c]["plausible"] for scan in scans)
+        lines.append(f"- {c}: {n} of {len(scans)} plausible ({_YES[n / len(scans) >= MIN_PLAUSIBLE_SHARE]})")
+    return "\n".join(lines)
+
+
+def report_phantom_v1(rows) -> str:
+    """Phantom v1: mean Dice per candidate and the verdict."""
+    lines = [f"Phantom-v1 test split (issue 22: mean Dice >= {MIN_PHANTOM_V1_DICE}):", ""]
+    for c in dict.fromkeys(r["candidate"] for r in rows):
+        mean = float(np.mean([r["dice"] for r in rows if r["candidate"] == c]))
+        lines.append(f"- {c}: {mean:.3f} ({_YES[mean >= MIN_PHANTOM_V1_DICE]})")
     return "\n".join(lines)
 
 
@@ -150,17 +237,30 @@ def main(argv=None) -> int:
     parser.add_argument("--msd", type=Path, help="a Task05_Prostate folder (or the folder holding it): its imagesTr")
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("IMAGE", "LABEL"),
                         help="a scan and its expert label map on the same grid (repeatable)")
+    parser.add_argument("--unlabelled", nargs="*", metavar="FOLDER",
+                        help="judge the bundled real scans, plus the NIfTI files in these folders, for plausibility")
+    parser.add_argument("--phantom-v1", action="store_true", help="Dice on the phantom-v1 test split")
     parser.add_argument("--json", type=Path, help="also write every row and verdict here")
     args = parser.parse_args(argv)
-    if not args.msd and not args.pair:
-        parser.error("give labelled scans: --msd ROOT and/or --pair IMAGE LABEL")
+    if not (args.msd or args.pair or args.unlabelled is not None or args.phantom_v1):
+        parser.error("give something to measure: --msd ROOT, --pair IMAGE LABEL, --unlabelled [FOLDER ...] "
+                     "or --phantom-v1")
+    nets, out = candidates(), {}
     cases = [load_labelled_scan(image, label) for image, label in args.pair]
     if args.msd:
         cases += load_msd_prostate(args.msd, "train", adc=False)
-    rows = measure(cases)
-    print(report(rows))
+    if cases:
+        out["labelled"] = measure(cases, nets)
+        out["verdicts"] = verdicts(out["labelled"])
+        print(report(out["labelled"]))
+    if args.unlabelled is not None:
+        out["unlabelled"] = judge_unlabelled(unlabelled_scans(args.unlabelled), nets)
+        print("\n" + report_unlabelled(out["unlabelled"]))
+    if args.phantom_v1:
+        out["phantom_v1"] = phantom_v1_dice(nets)
+        print("\n" + report_phantom_v1(out["phantom_v1"]))
     if args.json:
-        args.json.write_text(json.dumps(dict(rows=rows, verdicts=verdicts(rows)), default=float, indent=1) + "\n")
+        args.json.write_text(json.dumps(out, default=float, indent=1) + "\n")
     return 0
 
 
