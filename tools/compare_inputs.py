@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import json
 import os
 import resource
@@ -276,16 +275,10 @@ def _cases():
 
 
 def _real_scans():
-    from medseg_edu.data import REAL_SCANS, real_scan
-    from medseg_edu.io import load_volume
+    from medseg_edu.data import real_scans
 
-    scans = [(name, real_scan(name)) for name in REAL_SCANS]
-    extra = os.environ.get("MEDSEG_EDU_EXTRA_REAL")
-    if extra:
-        bundled = {n.lower() for n in REAL_SCANS}
-        scans += [(Path(p).name.split("_")[1], load_volume(p)) for p in sorted(glob.glob(os.path.join(extra, "*.nii*")))
-                  if not any(b in Path(p).name.lower() for b in bundled)]
-    return scans
+    extra = os.environ.get("MEDSEG_EDU_EXTRA_REAL")  # e.g. ../shared/real_t2
+    return real_scans(*([extra] if extra else []))
 
 
 def _score(probability, cases) -> tuple[list, list]:

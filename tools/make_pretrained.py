@@ -154,7 +154,7 @@ def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
                  f"{dice(probs >= 0.5, truth):.3f}.\n")
     print(lines[-1], flush=True)
     lines += held_out_v2(names)
-    lines += real_scans(names)
+    lines += real_scan_section(names)
     return "\n".join(lines)
 
 
@@ -186,26 +186,19 @@ def held_out_v2(names, n=8) -> list[str]:
     return lines
 
 
-def real_scans(names) -> list[str]:
+def real_scan_section(names) -> list[str]:
     """Plausibility of each network's mask on real T2 scans (no labels: no Dice can be given)."""
-    import glob
     import warnings
 
     import numpy as np
 
-    from medseg_edu.data import REAL_SCANS, real_scan
-    from medseg_edu.io import load_volume
+    from medseg_edu.data import real_scans
     from medseg_edu.methods import get
     from medseg_edu.methods.quality import quality_report
     from medseg_edu.volumetry import volume_ml
 
-    scans = [(name, real_scan(name)) for name in REAL_SCANS]
     extra = os.environ.get("MEDSEG_EDU_EXTRA_REAL")  # e.g. a folder of more unlabelled real T2 NIfTI files
-    if extra:
-        bundled = {f"{n}".lower() for n in REAL_SCANS}
-        for path in sorted(glob.glob(os.path.join(extra, "*.nii*"))):
-            if not any(b in Path(path).name.lower() for b in bundled):
-                scans.append((Path(path).name.split("_")[1], load_volume(path)))
+    scans = real_scans(*([extra] if extra else []))
     lines = [f"\n\n### Real T2 scans (no expert labels)\n\n{len(scans)} real axial T2 scans (TCIA "
              "Prostate-3T / PROSTATEx; the first three are bundled in data/real/). Without an expert label no "
              "Dice exists; what can be checked is plausibility: pieces of the raw mask (share outside the "

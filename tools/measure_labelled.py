@@ -44,9 +44,8 @@ sys.path.insert(0, str(ROOT))
 
 from medseg_edu import volumetry, weights  # noqa: E402
 from medseg_edu.agreement import spread_percent  # noqa: E402
-from medseg_edu.data import REAL_SCANS, load_labelled_scan, load_msd_prostate, prostate_split, real_scan  # noqa: E402
+from medseg_edu.data import load_labelled_scan, load_msd_prostate, prostate_split, real_scans  # noqa: E402
 from medseg_edu.data.gland_shapes import TRAIN_SHAPES  # noqa: E402
-from medseg_edu.io import load_volume  # noqa: E402
 from medseg_edu.masks import largest_component  # noqa: E402
 from medseg_edu.metrics import dice  # noqa: E402
 from medseg_edu.methods import held_out  # noqa: E402
@@ -118,17 +117,6 @@ def measure(cases, nets) -> list[dict]:
         print(f"{case.name}: {truth_ml:.1f} mL, ellipsoid {ellipsoid_error:+.1f} %, "
               f"version 4's seeds spread {spread:.0f} %", flush=True)
     return rows
-
-
-def unlabelled_scans(folders=()) -> list:
-    """(name, Volume) of the bundled real scans and of every NIfTI file in ``folders`` that is not one of them."""
-    scans = [(name, real_scan(name)) for name in REAL_SCANS]
-    bundled = {name.lower() for name in REAL_SCANS}
-    for folder in folders:
-        for path in sorted(Path(folder).glob("*.nii*")):
-            if not any(name in path.name.lower() for name in bundled):
-                scans.append((path.name.split(".nii")[0], load_volume(path)))
-    return scans
 
 
 def judge_unlabelled(scans, nets) -> list[dict]:
@@ -254,7 +242,7 @@ def main(argv=None) -> int:
         out["verdicts"] = verdicts(out["labelled"])
         print(report(out["labelled"]))
     if args.unlabelled is not None:
-        out["unlabelled"] = judge_unlabelled(unlabelled_scans(args.unlabelled), nets)
+        out["unlabelled"] = judge_unlabelled(real_scans(*args.unlabelled), nets)
         print("\n" + report_unlabelled(out["unlabelled"]))
     if args.phantom_v1:
         out["phantom_v1"] = phantom_v1_dice(nets)

@@ -14,7 +14,7 @@ from .msd import (MSD_PROSTATE_MD5, MSD_PROSTATE_URL, DatasetUnavailableError, f
                   load_labelled_scan, load_msd_label, load_msd_prostate)
 from .render import TISSUES, render_mr
 from .split import PhantomSplit, prostate_split
-from .real import REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder, real_scan
+from .real import REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder, real_scan, real_scans
 from .lesions import (LESION_SHAPES, NODE_CATEGORIES, Finding, GrowthCase, growth_series, lesion, lymph_node,
                       node_category, phantom_with_findings, volume_response)
 from .readers import Reader, ReaderEllipsoid, reader_panel
@@ -28,7 +28,7 @@ __all__ = ["Brain", "DatasetUnavailableError", "MSD_PROSTATE_MD5", "MSD_PROSTATE
            "cached_arrays", "CONTEXT_STEP_MM", "stack_slices",
            "from_grid", "msd_like_spacing", "msd_like_volume_ml", "normalise", "prostate_phantom",
            "prostate_split", "render_mr", "to_grid", *sorted(_LAZY),
-           "REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan",
+           "REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan", "real_scans",
            "LESION_SHAPES", "NODE_CATEGORIES", "Finding", "GrowthCase", "growth_series", "lesion", "lymph_node",
            "node_category", "phantom_with_findings", "volume_response", "Reader", "ReaderEllipsoid",
            "reader_panel", "ANATOMY_SPACING", "RESCAN_FOV_MM", "RETEST_PATIENTS", "rescan"]

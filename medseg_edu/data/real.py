@@ -24,7 +24,7 @@ from pathlib import Path
 from .._bundled import data_dir
 from ..io import Volume, load_volume
 
-__all__ = ["REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan"]
+__all__ = ["REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan", "real_scans"]
 
 #: Short ids of the bundled real scans, in the order of ``data/README.md``.
 REAL_SCANS = ("Prostate3T-03-0001", "Prostate3T-03-0004", "ProstateX-0000")
@@ -113,6 +113,42 @@ def real_scan(name: str) -> Volume:
     if not path.exists():
         raise _missing(path, f"real scan {name}")
     return load_volume(path)
+
+
+def real_scans(*folders) -> list:
+    """The bundled real scans, then the unlabelled real NIfTI scans in ``folders`` that are not among them.
+
+    For measuring on more real scans than the three bundled ones (e.g. the six of a course's
+    shared folder) without copying them into the package. A file named like
+    ``prostate3t_Prostate3T-03-0002_t2.nii.gz`` is named by its TCIA case, the part between the
+    first two underscores; any other file by its name without the extension.
+
+    Parameters
+    ----------
+    *folders : str or Path
+        Folders whose ``*.nii`` / ``*.nii.gz`` files are added, in name order.
+
+    Returns
+    -------
+    list of (str, Volume)
+        ``(name, volume)`` pairs, the bundled :data:`REAL_SCANS` first; a scan whose name is
+        already in the list is not added again.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a folder that does not exist (the message names it).
+    """
+    scans = [(name, real_scan(name)) for name in REAL_SCANS]
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"No folder of real scans at '{folder}'")
+        for path in sorted(folder.glob("*.nii*")):
+            stem = path.name.split(".nii")[0]
+            name = stem.split("_")[1] if stem.count("_") >= 2 else stem
+            if name not in {n for n, _ in scans}:
+                scans.append((name, load_volume(path)))
+    return scans
 
 
 def real_dicom_folder() -> Path:

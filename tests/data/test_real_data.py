@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from medseg_edu.data import (REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder,
+from medseg_edu.data import (REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder, real_scans,
                              real_scan)
 from medseg_edu.io import VolumeFileError, dicom_slice_positions, load_volume, read_dicom_series
 
@@ -211,3 +211,19 @@ def test_unequal_slice_spacing_is_refused(tmp_path):
     with pytest.raises(VolumeFileError, match="unequal slice spacing") as err:
         read_dicom_series(folder)
     assert f"4.00 mm between {positions[5].position_mm:.2f} mm and {moved.position_mm + 1:.2f} mm" in str(err.value)
+
+
+def test_more_real_scans_come_from_a_folder_by_their_case_name(tmp_path):
+    from medseg_edu._bundled import data_dir
+
+    assert [name for name, _ in real_scans()] == list(REAL_SCANS)
+    bundled = data_dir("real") / "prostate3t_Prostate3T-03-0001_t2.nii.gz"
+    shutil.copy(bundled, tmp_path / "prostate3t_Prostate3T-03-0001_t2.nii.gz")   # a bundled one: not twice
+    shutil.copy(bundled, tmp_path / "prostate3t_Prostate3T-03-0009_t2.nii.gz")   # named by its TCIA case
+    shutil.copy(bundled, tmp_path / "mine.nii.gz")                                 # any other name: its stem
+    (tmp_path / "notes.txt").write_text("not a scan")
+    scans = real_scans(tmp_path)
+    assert [name for name, _ in scans] == [*REAL_SCANS, "mine", "Prostate3T-03-0009"]   # file-name order
+    assert np.array_equal(scans[-1][1].array, scans[0][1].array) and scans[-1][1].spacing == scans[0][1].spacing
+    with pytest.raises(FileNotFoundError, match="No folder of real scans at .*missing"):
+        real_scans(tmp_path / "missing")
