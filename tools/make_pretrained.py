@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from medseg_edu.train import train_bundled
 from medseg_edu.data import GRID, PIXEL_MM
 
 OUT = weights.weights_dir()
+#: The weights in use before this run (``$MEDSEG_EDU_WEIGHTS`` or data/weights): where version 1 comes from.
+SOURCE = OUT
 #: The commit whose synth bank (v2) the bundled weights were trained on; today's bank (v3) makes other weights.
 BUNDLED_FROM = "fe68f53"
 
@@ -158,6 +161,21 @@ def evaluate(names=("unet", "dilated", "fcn"), extra=10) -> str:
     return "\n".join(lines)
 
 
+def reference_weights_beside(out: Path, source: Path) -> Path | None:
+    """Copy the version-1 weights (phantom v1 only, never retrained here) from ``source`` into ``out``.
+
+    The evaluation sets what was just trained beside them (the "before" of domain randomisation)
+    and loads both from ``out``; without this a run with ``--out`` into a new folder trained for
+    40 minutes and then stopped at the first table that needs version 1. Returns the copy, or None
+    when ``out`` has them already.
+    """
+    target = out / weights.V1
+    if target.exists() or not (source / weights.V1).is_dir():
+        return None
+    shutil.copytree(source / weights.V1, target)
+    return target
+
+
 def held_out_v2(names, n=8) -> list[str]:
     """Dice / volume error of v1 and v2 weights on phantom-v2 cases built on held-out expert shapes."""
     import numpy as np
@@ -256,6 +274,9 @@ def main() -> None:
                   f"{meta['seconds']:.0f} s", flush=True)
         write_record()
     if args.evaluate_only or not args.no_evaluate:
+        copied = reference_weights_beside(OUT, SOURCE)
+        if copied:
+            print(f"Copied the version-1 weights (the evaluation's 'before') from {SOURCE / weights.V1} to {copied}")
         write_record(evaluate())
 
 
