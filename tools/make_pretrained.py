@@ -8,11 +8,14 @@
 Every network is trained by medseg_edu.train.train_bundled from its recipe
 (medseg_edu.weights.RECIPES: medseg_edu.train.fit on the domain-randomised slices
 of medseg_edu.data.synth - phantom-v2 scenes around the real expert gland shapes
-of data/msd_labels, rendered as T2 and with random contrasts, augmented on every
-batch - validated on held-out expert shapes in an unseen T2 style, seeded, with a
-fixed step budget); the settings, the seconds taken and the validation Dice go
-into each weight's JSON sidecar, and from there into data/weights/TRAINING.md.
-The first run renders the training bank (64 scenes, about 3 minutes; cached).
+of data/msd_labels and data/isbi_labels, rendered as T2 and with random contrasts,
+augmented on every batch - validated on held-out expert shapes in an unseen T2
+style, seeded, with a fixed step budget); the settings, the seconds taken and the
+validation Dice go into each weight's JSON sidecar, and from there into
+data/weights/TRAINING.md. The first run renders the training bank (synth bank v3:
+96 training and 16 validation scenes, about 6 minutes on 2 cores; cached). A whole
+run from an empty cache took about 40 minutes on 2 cores (2026-12-05: bank 6, training
+31, evaluation 3), inside issue 22's budget of 45.
 Then the methods are evaluated in 3D with medseg_edu.showdown (Dice, volume
 error) on the phantom-v1 test split and 10 extra v1 phantoms, on phantom-v2
 cases built on the held-out shapes (v1 weights beside v2), and for plausibility
