@@ -195,17 +195,17 @@ def report(rows) -> str:
 
 def report_unlabelled(rows) -> str:
     """Unlabelled scans: volume, solidity and plausibility per scan and candidate, and the verdicts."""
-    candidates_ = list(dict.fromkeys(r["candidate"] for r in rows))
+    names = list(dict.fromkeys(r["candidate"] for r in rows))
     scans = list(dict.fromkeys(r["scan"] for r in rows))
     cell = {(r["scan"], r["candidate"]): r for r in rows}
     lines = ["Unlabelled real scans: volume (mL) / 2D solidity / plausible", "",
-             "| scan | " + " | ".join(candidates_) + " |", "|---|" + "---|" * len(candidates_)]
+             "| scan | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for scan in scans:
         lines.append(f"| {scan} | " + " | ".join(
             f"{cell[scan, c]['volume_ml']:.1f} / {cell[scan, c]['solidity_2d']:.2f} / "
-            f"{'yes' if cell[scan, c]['plausible'] else 'no'}" for c in candidates_) + " |")
+            f"{'yes' if cell[scan, c]['plausible'] else 'no'}" for c in names) + " |")
     lines += ["", f"Verdicts (issue 22: at least {MIN_PLAUSIBLE_SHARE:.0%} of the unlabelled scans plausible):", ""]
-    for c in candidates_:
+    for c in names:
         n = sum(cell[scan, c]["plausible"] for scan in scans)
         lines.append(f"- {c}: {n} of {len(scans)} plausible ({_YES[n / len(scans) >= MIN_PLAUSIBLE_SHARE]})")
     return "\n".join(lines)
