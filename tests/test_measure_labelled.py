@@ -37,6 +37,7 @@ def test_a_pair_reads_back_as_the_case_it_was(pair):
     read = load_labelled_scan(image, label)
     assert read.name == "case_t2" and read.spacing == pytest.approx(case.spacing)
     assert np.array_equal(read.gland, case.gland) and "case_label.nii.gz" in read.meta["source"]
+    assert read.meta["has_labels"] is True and read.meta["split"] is None
 
 
 def test_a_label_map_on_another_grid_or_empty_is_refused_by_name(pair, tmp_path):

@@ -422,7 +422,7 @@ def load_labelled_scan(image_path, label_path) -> Case:
     """
     img_path, lab_path = Path(image_path), Path(label_path)
     case = _load_case(_case_name(img_path), img_path, lab_path, "train", adc=False)
-    case.meta["source"] = f"{img_path.name}, expert labels {lab_path.name}"
+    case.meta.update(source=f"{img_path.name}, expert labels {lab_path.name}", split=None)  # no MSD split
     if not case.gland.any():
         raise ValueError(f"Label file '{lab_path}' marks no gland voxel: nothing to measure against")
     return case
