@@ -260,3 +260,12 @@ def test_guide_has_common_questions_for_every_notebook(path):
     assert path.name[:2] in parts, f"the guide has no '### {path.name[:2]} ...' common questions"
     questions = re.findall(r"^\*\*\"[^\n]*\?\"\*\*", parts[path.name[:2]], flags=re.M)
     assert 2 <= len(questions) <= 4, f"guide, notebook {path.name[:2]}: {len(questions)} questions (2-3 wanted)"
+
+
+def test_readme_quotes_the_held_out_phantom_v2_dice_that_training_md_records():
+    """README's "what it buys" row is copied from TRAINING.md's held-out phantom-v2 table (make pretrained
+    rewrites that table; the copy must follow)."""
+    training = (ROOT / "data" / "weights" / "TRAINING.md").read_text()
+    dice = {v: re.search(rf"^\| unet \| {v} \| ([0-9.]+) \|", training, re.M).group(1) for v in ("v1", "v2")}
+    readme = (ROOT / "README.md").read_text()
+    assert f"held-out expert shapes: mean Dice | {dice['v1']} | {dice['v2']} |" in readme
