@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import measure_labelled  # noqa: E402
 from medseg_edu import weights  # noqa: E402
+from medseg_edu.agreement import spread_percent  # noqa: E402
 from medseg_edu.data import REAL_SCANS, load_labelled_scan, prostate_phantom, real_scan  # noqa: E402
 from medseg_edu.masks import largest_component  # noqa: E402
 from medseg_edu.methods import unet  # noqa: E402
@@ -66,6 +67,11 @@ def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_pa
     assert candidates == ["version 2 (default)", "version 3", "version 4", "version 4, seed 1", "version 4, seed 2",
                           "version 4, three seeds' mean"]
     assert "Verdicts on 2 labelled scans (" in printed
+    for case in ("case_t2", "prostate_00"):  # the spread is that of version 4's three seeds, nothing else
+        own = {r["candidate"]: r for r in rows if r["case"] == case}
+        seeds = [own[c]["true_ml"] * (1 + own[c]["volume_error_percent"] / 100)
+                 for c in ("version 4", "version 4, seed 1", "version 4, seed 2")]
+        assert own["version 2 (default)"]["members_spread_percent"] == pytest.approx(spread_percent(seeds))
     # prostate_00 is a training shape of the phantoms, the pair's file name none
     assert {r["case"]: r["outline_trained_on"] for r in rows} == {"case_t2": False, "prostate_00": True}
     assert "Verdicts on 1 labelled scans whose outline no network trained on" in printed

@@ -87,10 +87,11 @@ def raw_masks(image, spacing, nets) -> dict:
         return {name: np.mean([probability(m) for m in models], axis=0) >= 0.5 for name, models in nets.items()}
 
 
-def _members_spread(masks, spacing) -> float:
-    """Spread (%) of the volumes of version 4's seeds (the candidates the ensemble is made of)."""
-    seeds = [name for name in masks if name.startswith("version 4") and name != MEMBERS]
-    return spread_percent([volumetry.volume_ml(masks[name], spacing) for name in seeds])
+def _members_spread(masks, spacing, nets) -> float:
+    """Spread (%) of the volumes of the single-network candidates the ensemble :data:`MEMBERS` is made of."""
+    members = [name for name, models in nets.items()
+               if len(models) == 1 and any(models[0] is m for m in nets[MEMBERS])]
+    return spread_percent([volumetry.volume_ml(masks[name], spacing) for name in members])
 
 
 def outline_trained_on(case_name: str) -> bool:
@@ -108,7 +109,7 @@ def measure(cases, nets) -> list[dict]:
         ellipsoid_error = volumetry.volume_error_percent(truth_ml, volumetry.ellipsoid_volume_ml(case.gland,
                                                                                                   case.spacing))
         masks = {name: largest_component(raw) for name, raw in raw_masks(case.image, case.spacing, nets).items()}
-        spread = _members_spread(masks, case.spacing)
+        spread = _members_spread(masks, case.spacing, nets)
         for candidate, mask in masks.items():
             rows.append(dict(case=case.name, candidate=candidate, true_ml=truth_ml,
                              outline_trained_on=outline_trained_on(case.name),
