@@ -269,11 +269,6 @@ def _bank_variant(design):
 
 # --------------------------------------------------------------------------- one run
 
-def _cases():
-    return held_out.held_out_cases() + held_out.held_out_cases(first_seed=71000,
-                                                               styles=held_out.HELD_OUT_STYLES[::-1])
-
-
 def _real_scans():
     from medseg_edu.data import real_scans
 
@@ -513,16 +508,16 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.score_members:
-        print("wrote", score_members(_cases()))
+        print("wrote", score_members(held_out.every_held_out_case()))
         return
     if args.bundle or args.score_versions is not None:
         if args.bundle:
             print("wrote", bundle(args.bundle, args.out, member=args.member))
         if args.score_versions is not None:
-            score_versions(_cases(), args.score_versions or ("unet", "fcn", "dilated"))
+            score_versions(held_out.every_held_out_case(), args.score_versions or ("unet", "fcn", "dilated"))
         return
     if not args.report_only:
-        cases = _cases()
+        cases = held_out.every_held_out_case()
         for design in args.designs:
             for seed in args.seeds:
                 result = run(design, seed, args.steps, args.out, cases)

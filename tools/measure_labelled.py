@@ -3,6 +3,8 @@
     python tools/measure_labelled.py --msd ROOT                 # MSD Task05: every labelled case of imagesTr
     python tools/measure_labelled.py --pair T2.nii.gz LABEL.nii.gz [--pair ...]
     python tools/measure_labelled.py --unlabelled ../shared/real_t2 --phantom-v1
+    python tools/measure_labelled.py --held-out                 # the 32 held-out phantom cases, as a check
+    python tools/measure_labelled.py ... --adapt-batchnorm      # the same, each scan's own BatchNorm statistics
     python tools/measure_labelled.py ... --json results.json
 
 The candidates are U-Net weight versions 2 (the default), 3 and 4, version 4's two other seeds and
@@ -20,6 +22,14 @@ the mean probability of its three seeds. Each segments as ``medseg_edu.methods.u
   2D solidity >= 0.75, near the midline, as long as expert glands of its volume). Verdict: at
   least five in six plausible.
 - **Phantom v1** (``--phantom-v1``): Dice on its 20 test cases. Verdict: mean >= 0.95.
+- **Held-out phantoms** (``--held-out``): the labelled-scan table on ``methods.held_out``'s 32
+  phantom cases (held-out real shapes, unseen styles), whose truth is known; without
+  ``--adapt-batchnorm`` its rows are those of ``benchmarks/held_out_unet.json``.
+
+``--adapt-batchnorm`` is a test-time adaptation tried for the real scans (AdaBN, Li et al. 2016):
+before a scan is segmented, every BatchNorm layer's mean and variance are re-estimated from that
+scan's own grid slices (plain and mirrored), with no label and no training step. Its results are in
+``data/weights/TRAINING.md``.
 
 The labels are read from disk and only compared with; nothing here trains, and nothing labels a scan.
 MSD Task05 and NCI-ISBI label maps are among the 92 expert outlines the training phantoms borrow
@@ -32,24 +42,27 @@ outline versions 3 and 4 trained on, and the verdicts are given for the unseen o
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from medseg_edu import volumetry, weights  # noqa: E402
 from medseg_edu.agreement import spread_percent  # noqa: E402
-from medseg_edu.data import load_labelled_scan, load_msd_prostate, prostate_split, real_scans  # noqa: E402
+from medseg_edu.data import (GRID, PIXEL_MM, load_labelled_scan, load_msd_prostate, normalise,  # noqa: E402
+                             prostate_split, real_scans, to_grid)
 from medseg_edu.data.gland_shapes import TRAIN_SHAPES  # noqa: E402
 from medseg_edu.masks import largest_component  # noqa: E402
 from medseg_edu.metrics import dice  # noqa: E402
 from medseg_edu.methods import held_out  # noqa: E402
-from medseg_edu.methods.deep import probability_volume  # noqa: E402
+from medseg_edu.methods.deep import network_input, probability_volume  # noqa: E402
 from medseg_edu.methods.quality import plausibility  # noqa: E402
 
 #: Issue 22's limits.
@@ -73,13 +86,34 @@ def candidates() -> dict:
     return nets
 
 
-def raw_masks(image, spacing, nets) -> dict:
+def batchnorm_adapted(model, image, spacing):
+    """A copy of ``model`` whose BatchNorm statistics are those of this scan's grid slices (AdaBN).
+
+    The slices go through the network as :func:`probability_volume` gives them, plain and
+    mirrored, in one batch; each BatchNorm layer's running mean and variance become that
+    batch's. The weights are not touched and no label is used.
+    """
+    adapted = copy.deepcopy(model).cpu()
+    slices = network_input(adapted, to_grid(normalise(image), spacing, size=GRID, pixel_mm=PIXEL_MM), spacing[2])
+    batch = torch.from_numpy(np.ascontiguousarray(np.concatenate([slices, slices[:, :, ::-1]])))
+    for layer in adapted.modules():
+        if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+            layer.reset_running_stats()
+            layer.momentum = None  # a plain mean over the batch, not a running average
+    adapted.train()
+    with torch.no_grad():
+        adapted(batch)
+    return adapted.eval()
+
+
+def raw_masks(image, spacing, nets, *, adapt_batchnorm=False) -> dict:
     """Each candidate's thresholded mask, before its largest piece is kept (each network runs once)."""
     probabilities = {}
 
     def probability(model):
         if id(model) not in probabilities:
-            probabilities[id(model)] = probability_volume(model, image, spacing, tta=True)
+            run = batchnorm_adapted(model, image, spacing) if adapt_batchnorm else model
+            probabilities[id(model)] = probability_volume(run, image, spacing, tta=True)
         return probabilities[id(model)]
 
     with warnings.catch_warnings():
@@ -101,14 +135,15 @@ def outline_trained_on(case_name: str) -> bool:
     return shape_id in TRAIN_SHAPES
 
 
-def measure(cases, nets) -> list[dict]:
+def measure(cases, nets, *, adapt_batchnorm=False) -> list[dict]:
     """Labelled scans: one row per (case, candidate), :func:`medseg_edu.methods.held_out.score` and the case's volumes."""
     rows = []
     for case in cases:
         truth_ml = volumetry.volume_ml(case.gland, case.spacing)
         ellipsoid_error = volumetry.volume_error_percent(truth_ml, volumetry.ellipsoid_volume_ml(case.gland,
                                                                                                   case.spacing))
-        masks = {name: largest_component(raw) for name, raw in raw_masks(case.image, case.spacing, nets).items()}
+        masks = {name: largest_component(raw)
+                 for name, raw in raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm).items()}
         spread = _members_spread(masks, case.spacing, nets)
         for candidate, mask in masks.items():
             rows.append(dict(case=case.name, candidate=candidate, true_ml=truth_ml,
@@ -120,23 +155,24 @@ def measure(cases, nets) -> list[dict]:
     return rows
 
 
-def judge_unlabelled(scans, nets) -> list[dict]:
+def judge_unlabelled(scans, nets, *, adapt_batchnorm=False) -> list[dict]:
     """Unlabelled real scans: one row per (scan, candidate), :func:`medseg_edu.methods.quality.plausibility`."""
     rows = []
     for name, volume in scans:
         image = np.asarray(volume.array, np.float32)
-        for candidate, raw in raw_masks(image, volume.spacing, nets).items():
+        for candidate, raw in raw_masks(image, volume.spacing, nets, adapt_batchnorm=adapt_batchnorm).items():
             rows.append(dict(scan=name, candidate=candidate,
                              **plausibility(largest_component(raw), volume.spacing, raw_mask=raw)))
         print(f"{name}: done", flush=True)
     return rows
 
 
-def phantom_v1_dice(nets, cases=None) -> list[dict]:
+def phantom_v1_dice(nets, cases=None, *, adapt_batchnorm=False) -> list[dict]:
     """Dice of every candidate on the phantom-v1 test split (or on ``cases``)."""
     cases = prostate_split("test") if cases is None else cases
     return [dict(case=case.name, candidate=candidate, dice=dice(largest_component(raw), case.gland))
-            for case in cases for candidate, raw in raw_masks(case.image, case.spacing, nets).items()]
+            for case in cases
+            for candidate, raw in raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm).items()]
 
 
 def verdicts(rows) -> dict:
@@ -194,6 +230,18 @@ def report(rows) -> str:
     return "\n".join(lines)
 
 
+def report_held_out(rows) -> str:
+    """Held-out phantoms: one summary line per candidate (phantoms, so not a verdict on real scans)."""
+    lines = [f"Held-out phantoms ({len({r['case'] for r in rows})} cases; truth known, but phantoms):", "",
+             "| candidate | mean Dice | median / worst abs. volume error | apex recall | base recall | slices found |",
+             "|---|---|---|---|---|---|"]
+    for candidate, s in verdicts(rows).items():
+        lines.append(f"| {candidate} | {s['dice']:.3f} | {s['median_abs_volume_error_percent']:.1f} / "
+                     f"{s['max_abs_volume_error_percent']:.1f} % | {s['apex_recall']:.3f} | {s['base_recall']:.3f} | "
+                     f"{s['slices_found']:.3f} |")
+    return "\n".join(lines)
+
+
 def report_unlabelled(rows) -> str:
     """Unlabelled scans: volume, solidity and plausibility per scan and candidate, and the verdicts."""
     names = list(dict.fromkeys(r["candidate"] for r in rows))
@@ -229,25 +277,33 @@ def main(argv=None) -> int:
     parser.add_argument("--unlabelled", nargs="*", metavar="FOLDER",
                         help="judge the bundled real scans, plus the NIfTI files in these folders, for plausibility")
     parser.add_argument("--phantom-v1", action="store_true", help="Dice on the phantom-v1 test split")
+    parser.add_argument("--held-out", action="store_true",
+                        help="the labelled-scan measures on the 32 held-out phantom cases of methods.held_out")
+    parser.add_argument("--adapt-batchnorm", action="store_true",
+                        help="re-estimate every BatchNorm layer's statistics on each scan before segmenting it")
     parser.add_argument("--json", type=Path, help="also write every row and verdict here")
     args = parser.parse_args(argv)
-    if not (args.msd or args.pair or args.unlabelled is not None or args.phantom_v1):
-        parser.error("give something to measure: --msd ROOT, --pair IMAGE LABEL, --unlabelled [FOLDER ...] "
-                     "or --phantom-v1")
-    nets, out = candidates(), {}
+    if not (args.msd or args.pair or args.unlabelled is not None or args.phantom_v1 or args.held_out):
+        parser.error("give something to measure: --msd ROOT, --pair IMAGE LABEL, --unlabelled [FOLDER ...], "
+                     "--phantom-v1 or --held-out")
+    nets, adapt = candidates(), dict(adapt_batchnorm=args.adapt_batchnorm)
+    out = {"adapt_batchnorm": args.adapt_batchnorm}
     cases = [load_labelled_scan(image, label) for image, label in args.pair]
     if args.msd:
         cases += load_msd_prostate(args.msd, "train", adc=False)
     if cases:
-        out["labelled"] = measure(cases, nets)
+        out["labelled"] = measure(cases, nets, **adapt)
         out["verdicts"] = verdicts(out["labelled"])
         print(report(out["labelled"]))
     if args.unlabelled is not None:
-        out["unlabelled"] = judge_unlabelled(real_scans(*args.unlabelled), nets)
+        out["unlabelled"] = judge_unlabelled(real_scans(*args.unlabelled), nets, **adapt)
         print("\n" + report_unlabelled(out["unlabelled"]))
     if args.phantom_v1:
-        out["phantom_v1"] = phantom_v1_dice(nets)
+        out["phantom_v1"] = phantom_v1_dice(nets, **adapt)
         print("\n" + report_phantom_v1(out["phantom_v1"]))
+    if args.held_out:
+        out["held_out"] = measure(held_out.every_held_out_case(), nets, **adapt)
+        print("\n" + report_held_out(out["held_out"]))
     if args.json:
         args.json.write_text(json.dumps(out, default=float, indent=1) + "\n")
     return 0

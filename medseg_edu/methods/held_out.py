@@ -28,7 +28,7 @@ from ..data.pelvis import prostate_phantom_v2
 from ..metrics import dice
 from ..volumetry import volume_ml
 
-__all__ = ["HELD_OUT_STYLES", "held_out_cases", "end_recall", "slices_found", "score", "summarise", "stored_scores",
+__all__ = ["HELD_OUT_STYLES", "held_out_cases", "every_held_out_case", "end_recall", "slices_found", "score", "summarise", "stored_scores",
            "stored_member_volumes"]
 
 #: T2 renderings of :data:`medseg_edu.data.pelvis.STYLES` no network was trained on.
@@ -52,6 +52,15 @@ def held_out_cases(*, first_seed=70000, styles=HELD_OUT_STYLES, shapes=HELD_OUT_
     return [prostate_phantom_v2(first_seed + i, shape_id=shape, held_out=True, spacing=None,
                                 volume_ml=round(shape_volume_ml(shape), 1), style=styles[i % len(styles)])
             for i, shape in enumerate(shapes)]
+
+
+def every_held_out_case():
+    """The 32 cases the stored scores are measured on: each held-out shape once in each unseen style.
+
+    :func:`held_out_cases` twice - seeds 70000-70015 in the styles' order, then seeds
+    71000-71015 in the reverse order - so every shape is seen noisy and low-contrast.
+    """
+    return held_out_cases() + held_out_cases(first_seed=71000, styles=HELD_OUT_STYLES[::-1])
 
 
 def _end_zones(truth, share):
