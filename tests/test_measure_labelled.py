@@ -161,3 +161,43 @@ def test_without_scans_it_says_what_to_give():
         measure_labelled.main([])
     with pytest.raises(SystemExit):  # a flag without scans is not enough either
         measure_labelled.main(["--json", "out.json"])
+
+
+@pytest.mark.slow
+def test_batchnorm_adaptation_takes_the_scans_statistics_and_leaves_the_network_alone(pair, nets):
+    import torch
+
+    from medseg_edu.data import GRID, PIXEL_MM, normalise, to_grid
+
+    case, _, _ = pair
+    model = nets["version 3"][0]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    adapted = measure_labelled.batchnorm_adapted(model, case.image, case.spacing)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the original is untouched
+    assert not adapted.training
+    first_conv = next(m for m in adapted.modules() if isinstance(m, torch.nn.Conv2d))
+    first_norm = next(m for m in adapted.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    slices = to_grid(normalise(case.image), case.spacing, size=GRID, pixel_mm=PIXEL_MM)[:, None]
+    batch = torch.from_numpy(np.ascontiguousarray(np.concatenate([slices, slices[:, :, ::-1]])))
+    with torch.no_grad():
+        features = first_conv(batch)
+    # the first BatchNorm's mean is that of the first convolution's output over this scan, plain and mirrored
+    assert torch.allclose(first_norm.running_mean, features.mean(dim=(0, 2, 3)), atol=1e-4)
+    assert not torch.allclose(first_norm.running_mean, before[next(k for k in before if k.endswith("running_mean"))])
+    # the weights themselves are the trained ones
+    assert torch.equal(adapted.state_dict()[next(k for k in before if k.endswith("weight"))],
+                       before[next(k for k in before if k.endswith("weight"))])
+
+
+@pytest.mark.slow
+def test_held_out_rows_are_the_stored_ones_without_adaptation(nets):
+    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
+    from medseg_edu.methods import held_out
+
+    cases = held_out.held_out_cases(shapes=HELD_OUT_SHAPES[:1])
+    rows = measure_labelled.measure(cases, {"version 3": nets["version 3"]})
+    stored = held_out.stored_scores("unet")[3]["rows"][0]
+    assert rows[0]["dice"] == pytest.approx(stored["dice"], abs=0.005)
+    assert rows[0]["volume_error_percent"] == pytest.approx(stored["volume_error_percent"], abs=0.5)
+    text = measure_labelled.report_held_out(rows)
+    assert "Held-out phantoms (1 cases" in text and "| version 3 | " in text

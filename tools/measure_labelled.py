@@ -123,6 +123,8 @@ def raw_masks(image, spacing, nets, *, adapt_batchnorm=False) -> dict:
 
 def _members_spread(masks, spacing, nets) -> float:
     """Spread (%) of the volumes of the single-network candidates the ensemble :data:`MEMBERS` is made of."""
+    if MEMBERS not in nets:
+        return float("nan")
     members = [name for name, models in nets.items()
                if len(models) == 1 and any(models[0] is m for m in nets[MEMBERS])]
     return spread_percent([volumetry.volume_ml(masks[name], spacing) for name in members])

@@ -85,3 +85,16 @@ def test_a_stored_member_row_is_what_the_members_do_now():
     assert stored["case"] == case.name
     assert got.volumes_ml == pytest.approx(stored["members_ml"], rel=0.01)
     assert got.ensemble_ml == pytest.approx(stored["ensemble_ml"], rel=0.01)
+
+
+@pytest.mark.slow
+def test_every_held_out_case_is_each_shape_in_both_styles():
+    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
+
+    first, second = held_out.every_held_out_case(shapes=HELD_OUT_SHAPES[:1])  # 1 of the 16 shapes: the same seeds
+    assert first.meta["shape_id"] == second.meta["shape_id"] == HELD_OUT_SHAPES[0]
+    assert (first.meta["style"], second.meta["style"]) == held_out.HELD_OUT_STYLES
+    stored = held_out.stored_scores("unet")[2]["rows"]  # measured on all 32: the first case and the 17th
+    for case, row in ((first, stored[0]), (second, stored[16])):
+        assert (case.meta["shape_id"], case.meta["style"]) == (row["shape_id"], row["style"])
+        assert case.spacing[2] == pytest.approx(row["slice_mm"])  # the same seed draws the same slice spacing
