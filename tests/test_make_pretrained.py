@@ -30,3 +30,36 @@ def test_the_bundled_folder_is_left_as_it_is(monkeypatch):
     monkeypatch.delenv("MEDSEG_EDU_WEIGHTS", raising=False)
     bundled = weights.weights_dir()
     assert make_pretrained.reference_weights_beside(bundled, bundled) is None
+
+
+def test_training_md_has_the_held_out_table_of_the_stored_rows():
+    """The held-out table make pretrained writes, built from the stored rows of the bundled weights, is
+    TRAINING.md's (the U-Net v2 row re-measured by tests/methods/test_held_out.py)."""
+    from medseg_edu.methods import held_out
+
+    stored = {(name, label): held_out.summarise(held_out.stored_scores(name)[version]["rows"])
+              for name in ("unet", "dilated", "fcn") for label, version in (("v1", 1), ("v2", 2))}
+    lines = make_pretrained.held_out_lines(stored)
+    training = (ROOT / "data" / "weights" / "TRAINING.md").read_text()
+    assert "\n".join(lines) in training
+    assert sum(line.startswith("| unet | v") for line in lines) == 2 and "The 32 cases" in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["dilated", "fcn"])
+def test_a_held_out_row_of_segment_is_the_stored_one(name):
+    """held_out_v2 scores each network's segment(); the stored rows came from its probability (mirrored, 0.5,
+    largest piece). They agree on the first case."""
+    import importlib
+    import warnings
+
+    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
+    from medseg_edu.methods import held_out
+
+    case = held_out.held_out_cases(shapes=HELD_OUT_SHAPES[:1])[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mask = importlib.import_module(f"medseg_edu.methods.{name}").segment(case.image, case.spacing)
+    row, stored = held_out.score(mask, case), held_out.stored_scores(name)[2]["rows"][0]
+    assert row["dice"] == pytest.approx(stored["dice"], abs=0.005)
+    assert row["volume_error_percent"] == pytest.approx(stored["volume_error_percent"], abs=0.5)

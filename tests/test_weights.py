@@ -251,8 +251,10 @@ def test_training_writes_the_weights_and_the_sidecar_once(bundled, tmp_path, mon
 
 
 def test_the_retraining_time_is_stated_once_and_matches_the_sidecars_and_the_readme():
+    """The bundled sidecars' training time (bank v2, 12-02) is a lower bound: a run of today renders the bigger
+    bank v3 (6 min) and trains longer on it (31 min, measured 12-05); issue 22's budget is the upper one."""
     seconds = sum(weights.metadata(name)["seconds"] for name in weights.NAMES)
-    assert abs(seconds / 60 + 2.5 - weights.RETRAIN_MINUTES) < 1.5
+    assert seconds / 60 + 6 < weights.RETRAIN_MINUTES <= 45
     assert f"about {weights.RETRAIN_MINUTES} min on 2 CPU cores" in (ROOT / "README.md").read_text()
     with pytest.raises(FileNotFoundError, match=f"about {weights.RETRAIN_MINUTES} min"):
         weights.metadata("unet", ROOT / "no-such-folder")
