@@ -201,3 +201,32 @@ def test_held_out_rows_are_the_stored_ones_without_adaptation(nets):
     assert rows[0]["volume_error_percent"] == pytest.approx(stored["volume_error_percent"], abs=0.5)
     text = measure_labelled.report_held_out(rows)
     assert "Held-out phantoms (1 cases" in text and "| version 3 | " in text
+
+
+def test_training_md_quotes_the_stored_batchnorm_adaptation():
+    """TRAINING.md's AdaBN sentences are the stored run's numbers (benchmarks/adapt_batchnorm.json)."""
+    from medseg_edu.methods import held_out
+
+    adapted = json.loads((ROOT / "benchmarks" / "adapt_batchnorm.json").read_text())
+    training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
+    assert adapted["adapt_batchnorm"] is True and len(adapted["held_out"]) == 32 * 6
+    for candidate, version in (("version 4", 4), ("version 2 (default)", 2)):
+        got = held_out.summarise([r for r in adapted["held_out"] if r["candidate"] == candidate])
+        plain = held_out.summarise(held_out.stored_scores("unet")[version]["rows"])
+        assert (f"{got['dice']:.3f} against {plain['dice']:.3f}, " in training
+                and f"{got['max_abs_volume_error_percent']:.1f} against {plain['max_abs_volume_error_percent']:.1f} %"
+                in training), candidate
+
+    def spreads(rows):
+        seeds = ("version 4", "version 4, seed 1", "version 4, seed 2")
+        return [spread_percent([r["volume_ml"] for r in rows if r["scan"] == scan and r["candidate"] in seeds])
+                for scan in dict.fromkeys(r["scan"] for r in rows)]
+
+    new, old = spreads(adapted["unlabelled"]), spreads(STORED["unlabelled"])
+    assert f"volume spread {min(new):.0f}-{max(new):.0f} % against {min(old):.0f}-{max(old):.0f} %" in training
+    counts = [sum(r["plausible"] for r in rows if r["candidate"] == c)
+              for rows in (adapted["unlabelled"], STORED["unlabelled"]) for c in dict.fromkeys(r["candidate"] for r in rows)]
+    assert f"({min(counts[:6])}-{max(counts[:6])} of 6 per candidate, against {min(counts[6:])}-{max(counts[6:])})" in training
+    v1 = {c: np.mean([r["dice"] for r in rows if r["candidate"] == "version 4"])
+          for c, rows in (("adapted", adapted["phantom_v1"]), ("plain", STORED["phantom_v1"]))}
+    assert f"phantom-v1 test Dice {v1['adapted']:.3f} against {v1['plain']:.3f}" in training
