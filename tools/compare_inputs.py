@@ -28,7 +28,9 @@ the 2D design on a bank without anal canal and sphincter (:func:`no_targets_belo
 the 2D design on a bank whose lower pelvis varies, ``2d-target-apex`` on one whose apex can be rimmed and
 ringed like a real one, ``2d-canal-at-apex`` on one whose anal canal lies level with the lower gland,
 ``2d-vesicles`` on that one with seminal vesicles drawn as big as real ones above the base
-(:func:`bank_layout`, ``pelvis.LAYOUTS``). The results
+(:func:`bank_layout`, ``pelvis.LAYOUTS``); ``2d-instance-norm`` the ``2d-canal-at-apex`` design with
+every BatchNorm of the U-Net replaced by an instance norm (:func:`with_instance_norm`: each slice's
+features normalised by their own statistics, in training as at test time). The results
 (JSON per run) go to --out, the summary table into the section "The choice of input" of
 data/weights/TRAINING.md, which `make pretrained` keeps.
 """
@@ -67,7 +69,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
 DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied", "2d-target-apex", "2d-canal-at-apex",
-           "2d-vesicles", "2.5d-canal-at-apex")
+           "2d-vesicles", "2.5d-canal-at-apex", "2d-instance-norm")
 
 
 def _cpu() -> float:
@@ -263,8 +265,25 @@ def _bank_variant(design):
     if design == "2d-no-targets":
         return no_targets_below_the_apex()
     layout = {"2d-varied": "varied", "2d-target-apex": "target_apex", "2d-canal-at-apex": "canal_at_apex",
-              "2d-vesicles": "canal_at_apex_vesicles", "2.5d-canal-at-apex": "canal_at_apex"}.get(design)
+              "2d-vesicles": "canal_at_apex_vesicles", "2.5d-canal-at-apex": "canal_at_apex",
+              "2d-instance-norm": "canal_at_apex"}.get(design)
     return bank_layout(layout) if layout else contextlib.nullcontext()
+
+
+def with_instance_norm(model: nn.Module) -> nn.Module:
+    """``model`` with every ``BatchNorm2d`` replaced, in place, by an ``InstanceNorm2d`` (learnt scale and shift).
+
+    A BatchNorm layer normalises with the statistics of its training batches, kept as running means: a
+    scan whose features are distributed otherwise (a real scan, for a network trained on phantoms) is
+    normalised wrongly (``measure_labelled.py --adapt-batchnorm`` shows how much that moves the masks).
+    An instance norm uses each slice's own statistics, in training and at test time alike.
+    """
+    for name, child in model.named_children():
+        if isinstance(child, nn.BatchNorm2d):
+            setattr(model, name, nn.InstanceNorm2d(child.num_features, affine=True))
+        else:
+            with_instance_norm(child)
+    return model
 
 
 # --------------------------------------------------------------------------- one run
@@ -298,6 +317,8 @@ def run(design, seed, steps, out: Path, cases) -> dict:
     else:
         context = 1 if design.startswith("2.5d") else 0
         model = nets.UNet(width=16, depth=3, in_channels=2 * context + 1)
+        if design == "2d-instance-norm":
+            with_instance_norm(model)
         plain = design == "2d-plain"  # the bundled v2 recipe: the synth bank only, every slice once
         with _bank_variant(design):
             train = SynthSlices("train", context=context, with_v1=not plain, end_repeats=0 if plain else 1,
