@@ -19,7 +19,8 @@ from medseg_edu.data import pelvis, synth  # noqa: E402
 @pytest.mark.parametrize("design, layout", [("2d-varied", "varied"), ("2d-target-apex", "target_apex"),
                                             ("2d-canal-at-apex", "canal_at_apex"),
                                             ("2d-vesicles", "canal_at_apex_vesicles"),
-                                            ("2.5d-canal-at-apex", "canal_at_apex")])
+                                            ("2.5d-canal-at-apex", "canal_at_apex"),
+                                            ("2d-instance-norm", "canal_at_apex")])
 def test_a_layout_design_renders_its_own_bank_and_restores_the_default(design, layout):
     before = synth.SYNTH_LAYOUT, synth.SYNTH_VERSION
     with compare_inputs._bank_variant(design):
@@ -37,3 +38,21 @@ def test_only_the_kept_designs_become_weight_versions(tmp_path):
     (tmp_path / "2d-varied_seed0.json").write_text(json.dumps({"design": "2d-varied"}))
     with pytest.raises(SystemExit, match="not kept as a weight version"):
         compare_inputs.bundle("2d-varied_seed0", tmp_path)
+
+
+def test_instance_norm_replaces_every_batchnorm_and_normalises_each_slice_alone():
+    import torch
+
+    from medseg_edu import nets
+
+    torch.manual_seed(0)
+    model = compare_inputs.with_instance_norm(nets.UNet(width=8, depth=2))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert len(norms) == 2 * (2 * 2 + 1) and all(m.affine for m in norms)  # two per double convolution
+    model.eval()
+    one, other = torch.randn(1, 1, 32, 32), 5.0 * torch.randn(1, 1, 32, 32) + 3.0
+    with torch.no_grad():  # a slice's prediction does not depend on the other slices of its batch
+        alone = model(one)
+        together = model(torch.cat([one, other]))[:1]
+    assert torch.allclose(alone, together, atol=1e-5)
