@@ -56,3 +56,12 @@ def test_instance_norm_replaces_every_batchnorm_and_normalises_each_slice_alone(
         alone = model(one)
         together = model(torch.cat([one, other]))[:1]
     assert torch.allclose(alone, together, atol=1e-5)
+
+
+def test_training_md_has_the_rows_the_stored_runs_give():
+    """The table of TRAINING.md's section CHOICE is compare_inputs' report of benchmarks/compare_inputs/."""
+    results = [json.loads(p.read_text()) for p in sorted((ROOT / "benchmarks" / "compare_inputs").glob("*.json"))]
+    rows = [line for line in compare_inputs.report(results).splitlines() if line.startswith("| ")]
+    training = (ROOT / "data" / "weights" / "TRAINING.md").read_text().splitlines()
+    for row in rows[2:]:
+        assert row in training, row.split(" | ")[0]
