@@ -224,9 +224,10 @@ def test_training_md_quotes_the_stored_batchnorm_adaptation():
 
     new, old = spreads(adapted["unlabelled"]), spreads(STORED["unlabelled"])
     assert f"volume spread {min(new):.0f}-{max(new):.0f} % against {min(old):.0f}-{max(old):.0f} %" in training
-    counts = [sum(r["plausible"] for r in rows if r["candidate"] == c)
-              for rows in (adapted["unlabelled"], STORED["unlabelled"]) for c in dict.fromkeys(r["candidate"] for r in rows)]
-    assert f"({min(counts[:6])}-{max(counts[:6])} of 6 per candidate, against {min(counts[6:])}-{max(counts[6:])})" in training
+    new, old = [[sum(r["plausible"] for r in rows if r["candidate"] == c)
+                 for c in dict.fromkeys(r["candidate"] for r in rows)]
+                for rows in (adapted["unlabelled"], STORED["unlabelled"])]
+    assert f"({min(new)}-{max(new)} of 6 per candidate, against {min(old)}-{max(old)})" in training
     v1 = {c: np.mean([r["dice"] for r in rows if r["candidate"] == "version 4"])
           for c, rows in (("adapted", adapted["phantom_v1"]), ("plain", STORED["phantom_v1"]))}
     assert f"phantom-v1 test Dice {v1['adapted']:.3f} against {v1['plain']:.3f}" in training

@@ -20,9 +20,9 @@ takes 3.9 min on 2 quiet cores, so a whole run now takes at most about 44 minute
 issue 22's budget of 45.
 Then the methods are evaluated in 3D with medseg_edu.showdown (Dice, volume
 error) on the phantom-v1 test split and 10 extra v1 phantoms, on the 32 phantom-v2
-cases of methods.held_out (held-out shapes in unseen styles; v1's stored rows beside v2's), and for plausibility
-on the real T2 scans (no labels), and the patch CNN's sliding-window inference
-is timed against the FCN; the results go into TRAINING.md too.
+cases of methods.held_out (held-out shapes in unseen styles; v1's stored rows beside
+v2's), and for plausibility on the real T2 scans (no labels), and the patch CNN's
+sliding-window inference is timed against the FCN; the results go into TRAINING.md too.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from ..data.pelvis import prostate_phantom_v2
 from ..metrics import dice
 from ..volumetry import volume_ml
 
-__all__ = ["HELD_OUT_STYLES", "held_out_cases", "every_held_out_case", "end_recall", "slices_found", "score", "summarise", "stored_scores",
-           "stored_member_volumes"]
+__all__ = ["HELD_OUT_STYLES", "held_out_cases", "every_held_out_case", "end_recall", "slices_found", "score",
+           "summarise", "stored_scores", "stored_member_volumes"]
 
 #: T2 renderings of :data:`medseg_edu.data.pelvis.STYLES` no network was trained on.
 HELD_OUT_STYLES = ("noisy", "low_contrast")
