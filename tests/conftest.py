@@ -84,6 +84,15 @@ def _write_task05(base, training, test=None, *, with_json=True, junk=True):
 
 
 @pytest.fixture(scope="session")
+def first_held_out_case():
+    """The first case of ``methods.held_out`` (seed 70000), rendered once for every test that re-scores it."""
+    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
+    from medseg_edu.methods import held_out
+
+    return held_out.held_out_cases(shapes=HELD_OUT_SHAPES[:1])[0]
+
+
+@pytest.fixture(scope="session")
 def write_task05():
     """The function that writes a Task05-shaped folder (see ``_write_task05``)."""
     return _write_task05

@@ -47,16 +47,15 @@ def test_training_md_has_the_held_out_table_of_the_stored_rows():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["dilated", "fcn"])
-def test_a_held_out_row_of_segment_is_the_stored_one(name):
+def test_a_held_out_row_of_segment_is_the_stored_one(name, first_held_out_case):
     """held_out_v2 scores each network's segment(); the stored rows came from its probability (mirrored, 0.5,
     largest piece). They agree on the first case."""
     import importlib
     import warnings
 
-    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
     from medseg_edu.methods import held_out
 
-    case = held_out.held_out_cases(shapes=HELD_OUT_SHAPES[:1])[0]
+    case = first_held_out_case
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mask = importlib.import_module(f"medseg_edu.methods.{name}").segment(case.image, case.spacing)

@@ -43,11 +43,9 @@ def test_stored_scores_say_how_to_make_them(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("version", [2, 3, 4])
-def test_a_stored_row_is_what_the_network_does_now(version):
+def test_a_stored_row_is_what_the_network_does_now(version, first_held_out_case):
     """Re-score the first held-out case: the stored table is not stale for the bundled files."""
-    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
-
-    case = held_out.held_out_cases(shapes=HELD_OUT_SHAPES[:1])[0]  # the first case only: the same seed and style
+    case = first_held_out_case  # the first case only: the same seed and style
     model = weights.load("unet", version=version, device="cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -74,10 +72,8 @@ def test_the_stored_member_volumes_are_three_seeds_on_the_same_cases():
     assert max(r["spread_percent"] for r in stored["rows"]) < quality.MAX_MEMBER_SPREAD_PERCENT
 
 
-def test_a_stored_member_row_is_what_the_members_do_now():
-    from medseg_edu.data.gland_shapes import HELD_OUT_SHAPES
-
-    case = held_out.held_out_cases(shapes=HELD_OUT_SHAPES[:1])[0]
+def test_a_stored_member_row_is_what_the_members_do_now(first_held_out_case):
+    case = first_held_out_case
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         got = member_volumes(case.image, case.spacing)
