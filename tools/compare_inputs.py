@@ -69,7 +69,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
 DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied", "2d-target-apex", "2d-canal-at-apex",
-           "2d-vesicles", "2.5d-canal-at-apex", "2d-instance-norm")
+           "2d-vesicles", "2.5d-canal-at-apex", "2d-instance-norm", "2d-random-texture")
 
 
 def _cpu() -> float:
@@ -216,6 +216,46 @@ def randomise_with_context(images, targets):
     return flatten_surroundings(*randomise_batch(images, targets))
 
 
+# --------------------------------------------------------------------------- random texture (GIN)
+
+def random_texture(images, targets, share=0.5, layers=4, width=2):
+    """After ``randomise_batch``: in ``share`` of the samples, remap the image through a random shallow network.
+
+    Global intensity non-linear augmentation (GIN, Ouyang et al., IEEE TMI 2022): a stack of ``layers``
+    convolutions with freshly drawn Gaussian weights (1 x 1 or 3 x 3, ``width`` channels, leaky ReLUs
+    between) gives each tissue a new brightness and a new local texture while every edge stays where
+    it was; the result is mixed with the image by a random share and brought back to the image's own
+    mean and spread. A network that must find the gland through such remappings cannot rely on the
+    phantoms' particular grey levels - the shift a real scan brings.
+    """
+    n, channels, h, w = images.shape
+    chosen = torch.rand(n) < share
+    if not chosen.any():
+        return images, targets
+    x = images[chosen]
+    m = len(x)
+    out = x.reshape(1, m * channels, h, w)  # one group per sample: each gets its own random weights
+    sizes = [channels] + [width] * (layers - 1) + [channels]
+    for layer in range(layers):
+        k = int(torch.randint(0, 2, ()).item()) * 2 + 1
+        weight = torch.randn(m * sizes[layer + 1], sizes[layer], k, k, dtype=x.dtype) / (k * np.sqrt(sizes[layer]))
+        out = F.conv2d(out, weight, padding=k // 2, groups=m)
+        if layer < layers - 1:
+            out = F.leaky_relu(out, 0.2)
+    out = out.reshape(m, channels, h, w)
+    mix = torch.rand(m, 1, 1, 1, dtype=x.dtype)
+    out = mix * out + (1 - mix) * x
+    mean, std = x.mean((1, 2, 3), keepdim=True), x.std((1, 2, 3), keepdim=True)
+    out = (out - out.mean((1, 2, 3), keepdim=True)) / (out.std((1, 2, 3), keepdim=True) + 1e-6) * std + mean
+    images = images.clone()
+    images[chosen] = out
+    return images, targets
+
+
+def randomise_with_texture(images, targets):
+    return random_texture(*randomise_batch(images, targets))
+
+
 # --------------------------------------------------------------------------- a bank without the "targets"
 
 @contextlib.contextmanager
@@ -266,7 +306,7 @@ def _bank_variant(design):
         return no_targets_below_the_apex()
     layout = {"2d-varied": "varied", "2d-target-apex": "target_apex", "2d-canal-at-apex": "canal_at_apex",
               "2d-vesicles": "canal_at_apex_vesicles", "2.5d-canal-at-apex": "canal_at_apex",
-              "2d-instance-norm": "canal_at_apex"}.get(design)
+              "2d-instance-norm": "canal_at_apex", "2d-random-texture": "canal_at_apex"}.get(design)
     return bank_layout(layout) if layout else contextlib.nullcontext()
 
 
@@ -330,7 +370,8 @@ def run(design, seed, steps, out: Path, cases) -> dict:
     if design == "3d":  # channels-last is a 2D layout; the 3D network computes in the default one
         train_module.memory_format = lambda on: torch.contiguous_format
     try:
-        augment = randomise_with_context if design == "2d-context" else randomise_batch
+        augment = {"2d-context": randomise_with_context,
+                   "2d-random-texture": randomise_with_texture}.get(design, randomise_batch)
         fit(model, train, val, max_steps=steps, batch_size=batch, lr=2e-3, augment=augment, seed=seed,
             checkpoint=checkpoint, progress=False, plot=False, val_every=max(50, steps // 10),
             lr_decay=None if design == "2d-plain" else "cosine")
