@@ -65,3 +65,23 @@ def test_training_md_has_the_rows_the_stored_runs_give():
     training = (ROOT / "data" / "weights" / "TRAINING.md").read_text().splitlines()
     for row in rows[2:]:
         assert row in training, row.split(" | ")[0]
+
+
+def test_random_texture_keeps_labels_edges_and_each_image_s_mean_and_spread():
+    import torch
+
+    torch.manual_seed(0)
+    images = torch.zeros(6, 1, 32, 32)
+    images[:, :, 8:24, 8:24] = 1.0  # a bright square: its edges must stay where they were
+    images += 0.05 * torch.randn_like(images)
+    targets = torch.zeros(6, 32, 32, dtype=torch.long)
+    targets[:, 8:24, 8:24] = 1
+    out, kept = compare_inputs.random_texture(images.clone(), targets.clone(), share=1.0)
+    assert torch.equal(kept, targets)
+    assert not torch.allclose(out, images, atol=1e-2)  # remapped
+    assert torch.allclose(out.mean((1, 2, 3)), images.mean((1, 2, 3)), atol=1e-4)
+    assert torch.allclose(out.std((1, 2, 3)), images.std((1, 2, 3)), atol=1e-3)
+    inside, outside = out[:, 0, 10:22, 10:22].mean((1, 2)), out[:, 0, :6, :].mean((1, 2))
+    assert ((inside - outside).abs() > 0.1 * images.std()).all()  # the square still differs from the rest
+    untouched, _ = compare_inputs.random_texture(images.clone(), targets, share=0.0)
+    assert torch.equal(untouched, images)
