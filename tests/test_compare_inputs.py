@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,3 +86,21 @@ def test_random_texture_keeps_labels_edges_and_each_image_s_mean_and_spread():
     assert ((inside - outside).abs() > 0.1 * images.std()).all()  # the square still differs from the rest
     untouched, _ = compare_inputs.random_texture(images.clone(), targets, share=0.0)
     assert torch.equal(untouched, images)
+
+
+def test_training_md_quotes_the_stored_random_texture_runs():
+    """TRAINING.md's sentences on *2d-random-texture* are its stored runs' numbers, beside version 4's seeds."""
+    def runs(design):
+        return [json.loads(p.read_text()) for p in sorted((ROOT / "benchmarks" / "compare_inputs").glob(f"{design}_seed*.json"))]
+
+    def outside(design):
+        return ", ".join(f"{np.median([q['outside_percent'] for q in r['real']]):.1f}" for r in runs(design))
+
+    training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
+    texture, canal = runs("2d-random-texture"), runs("2d-canal-at-apex")
+    assert len(texture) == 2 and len(canal) == 3
+    mine, theirs = outside("2d-random-texture").rsplit(", ", 1), outside("2d-canal-at-apex").rsplit(", ", 1)
+    assert (f"(median over the six scans {mine[0]} and {mine[1]} % for the two seeds, against "
+            f"{theirs[0]} and {theirs[1]} % for version 4's three)") in training
+    plausible = " and ".join(str(sum(q["plausible"] for q in r["real"])) for r in texture)
+    assert f"{plausible} of 6 masks plausible" in training
