@@ -222,11 +222,11 @@ def random_texture(images, targets, share=0.5, layers=4, width=2):
     """After ``randomise_batch``: in ``share`` of the samples, remap the image through a random shallow network.
 
     Global intensity non-linear augmentation (GIN, Ouyang et al., IEEE TMI 2022): a stack of ``layers``
-    convolutions with freshly drawn Gaussian weights (1 x 1 or 3 x 3, ``width`` channels, leaky ReLUs
-    between) gives each tissue a new brightness and a new local texture while every edge stays where
-    it was; the result is mixed with the image by a random share and brought back to the image's own
-    mean and spread. A network that must find the gland through such remappings cannot rely on the
-    phantoms' particular grey levels - the shift a real scan brings.
+    convolutions with freshly drawn Gaussian weights and shifts (1 x 1 or 3 x 3, ``width`` channels, leaky
+    ReLUs between), applied to the centred image, gives each tissue a new brightness and a new local
+    texture while every edge stays where it was; the result is mixed with the image by a random share
+    and brought back to the image's own mean and spread. A network that must find the gland through such
+    remappings cannot rely on the phantoms' particular grey levels - the shift a real scan brings.
     """
     n, channels, h, w = images.shape
     chosen = torch.rand(n) < share
@@ -234,19 +234,25 @@ def random_texture(images, targets, share=0.5, layers=4, width=2):
         return images, targets
     x = images[chosen]
     m = len(x)
-    out = x.reshape(1, m * channels, h, w)  # one group per sample: each gets its own random weights
+    mean, std = x.mean((1, 2, 3), keepdim=True), x.std((1, 2, 3), keepdim=True)
+
+    def like_x(v):
+        return (v - v.mean((1, 2, 3), keepdim=True)) / (v.std((1, 2, 3), keepdim=True) + 1e-6) * std + mean
+
+    # centred, with random shifts: without them a network of convolutions and leaky ReLUs is linear on
+    # the non-negative grey levels of one tissue, and would keep every tissue's brightness ratio
+    out = (x - mean).reshape(1, m * channels, h, w)  # one group per sample: each gets its own random weights
     sizes = [channels] + [width] * (layers - 1) + [channels]
     for layer in range(layers):
         k = int(torch.randint(0, 2, ()).item()) * 2 + 1
-        weight = torch.randn(m * sizes[layer + 1], sizes[layer], k, k, dtype=x.dtype) / (k * np.sqrt(sizes[layer]))
-        out = F.conv2d(out, weight, padding=k // 2, groups=m)
+        out = F.conv2d(out, torch.randn(m * sizes[layer + 1], sizes[layer], k, k, dtype=x.dtype), padding=k // 2,
+                       groups=m)
+        spread = out.reshape(m, -1).std(1).repeat_interleave(sizes[layer + 1])[None, :, None, None]
+        out = out + spread * torch.randn(1, m * sizes[layer + 1], 1, 1, dtype=x.dtype)
         if layer < layers - 1:
             out = F.leaky_relu(out, 0.2)
-    out = out.reshape(m, channels, h, w)
     mix = torch.rand(m, 1, 1, 1, dtype=x.dtype)
-    out = mix * out + (1 - mix) * x
-    mean, std = x.mean((1, 2, 3), keepdim=True), x.std((1, 2, 3), keepdim=True)
-    out = (out - out.mean((1, 2, 3), keepdim=True)) / (out.std((1, 2, 3), keepdim=True) + 1e-6) * std + mean
+    out = like_x(mix * like_x(out.reshape(m, channels, h, w)) + (1 - mix) * x)
     images = images.clone()
     images[chosen] = out
     return images, targets
