@@ -14,10 +14,10 @@ style, seeded, with a fixed step budget); the settings, the seconds taken and th
 validation Dice go into each weight's JSON sidecar, and from there into
 data/weights/TRAINING.md. The first run renders the training bank (synth bank v3:
 96 training and 16 validation scenes, about 6 minutes on 2 cores; cached). A whole
-run from an empty cache took about 40 minutes on 2 cores (2026-12-05: bank 6, training
-31, evaluation 3). The held-out table has since grown from 8 to 32 phantom cases; it alone
-takes 3.9 min on 2 quiet cores, so a whole run now takes at most about 44 minutes, inside
-issue 22's budget of 45.
+run from an empty cache takes 44-56 minutes on 2 cores, as fast as the machine is that day
+(benchmarks/make_pretrained_runs.json: 2026-12-05 bank 6, training 31, evaluation 7 min;
+2026-12-06 bank 6, training 43, evaluation 6 min) - so issue 22's budget of 45 is met on a
+fast day only.
 Then the methods are evaluated in 3D with medseg_edu.showdown (Dice, volume
 error) on the phantom-v1 test split and 10 extra v1 phantoms, on the 32 phantom-v2
 cases of methods.held_out (held-out shapes in unseen styles; v1's stored rows beside
