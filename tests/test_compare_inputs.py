@@ -92,19 +92,23 @@ def test_random_texture_remaps_tissues_is_local_and_keeps_labels_mean_and_spread
     assert torch.equal(untouched, images)
 
 
-def test_training_md_quotes_the_stored_random_texture_runs():
-    """TRAINING.md's sentences on *2d-random-texture* are its stored runs' numbers, beside version 4's seeds."""
-    def runs(design):
-        return [json.loads(p.read_text()) for p in sorted((ROOT / "benchmarks" / "compare_inputs").glob(f"{design}_seed*.json"))]
+def test_training_md_quotes_the_stored_random_texture_run():
+    """TRAINING.md's and README's sentences on *2d-random-texture* are its stored run's numbers, beside version 4's."""
+    from medseg_edu.methods import held_out
 
-    def outside(design):
-        return ", ".join(f"{np.median([q['outside_percent'] for q in r['real']]):.1f}" for r in runs(design))
+    def run(design, seed=0):
+        return json.loads((ROOT / "benchmarks" / "compare_inputs" / f"{design}_seed{seed}.json").read_text())
 
+    texture, canal = run("2d-random-texture"), run("2d-canal-at-apex")
+    mine, theirs = held_out.summarise(texture["rows"]), held_out.summarise(canal["rows"])
     training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
-    texture, canal = runs("2d-random-texture"), runs("2d-canal-at-apex")
-    assert len(texture) == 2 and len(canal) == 3
-    mine, theirs = outside("2d-random-texture").rsplit(", ", 1), outside("2d-canal-at-apex").rsplit(", ", 1)
-    assert (f"(median over the six scans {mine[0]} and {mine[1]} % for the two seeds, against "
-            f"{theirs[0]} and {theirs[1]} % for version 4's three)") in training
-    plausible = " and ".join(str(sum(q["plausible"] for q in r["real"])) for r in texture)
-    assert f"{plausible} of 6 masks plausible" in training
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    canal_mean = np.mean([held_out.summarise(run("2d-canal-at-apex", s)["rows"])["dice"] for s in (0, 1, 2)])
+    assert f"Dice {mine['dice']:.3f} against {canal_mean:.3f}" in training
+    assert f"(Dice {mine['dice']:.3f} against {canal_mean:.3f})" in readme
+    assert f"phantom-v1 test Dice {np.mean(texture['v1_dice']):.3f} against {np.mean(canal['v1_dice']):.3f}" in training
+    volumes = {q["scan"]: (q["volume_ml"], other["volume_ml"]) for q, other in zip(texture["real"], canal["real"])}
+    for scan in ("Prostate3T-03-0001", "Prostate3T-03-0004", "Prostate3T-03-0003", "Prostate3T-03-0005"):
+        mine_ml, theirs_ml = volumes[scan]
+        assert mine_ml > theirs_ml and f"{mine_ml:.1f} against {theirs_ml:.1f}" in training, scan
+    assert f"{sum(q['plausible'] for q in texture['real'])} of 6 plausible" in training
