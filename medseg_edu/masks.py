@@ -34,12 +34,19 @@ def largest_component(mask) -> np.ndarray:
         of equally large components the one met first in C order is kept.
     """
     mask = as_mask(np.asarray(mask), name="mask")
-    labelled = label(mask, connectivity=1)
-    if labelled.max() == 0:
-        return labelled > 0
+    out = np.zeros(mask.shape, bool)
+    if not mask.any():
+        return out
+    # label only the box around the foreground: masks are mostly background, and a shift
+    # keeps the C order in which components are met (so the same one wins a tie)
+    box = tuple(slice(hits[0], hits[-1] + 1) for hits in
+                (np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+                 for axis in range(mask.ndim)))
+    labelled = label(mask[box], connectivity=1)
     sizes = np.bincount(labelled.ravel())
     sizes[0] = 0
-    return labelled == int(np.argmax(sizes))
+    out[box] = labelled == int(np.argmax(sizes))
+    return out
 
 
 def ball(spacing, radius_mm: float, *, edge_tolerance: float = 1e-9) -> np.ndarray:

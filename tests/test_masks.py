@@ -28,6 +28,21 @@ def test_largest_component_keeps_the_biggest_face_connected_piece():
     assert largest_component(tie)[0, 0, 0] and not largest_component(tie)[6, 0, 0]
 
 
+def test_largest_component_equals_labelling_the_whole_array():
+    """It labels only the box around the foreground; the answer (ties included) must not change."""
+    from skimage.measure import label
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        shape = tuple(rng.integers(1, 10, size=rng.integers(1, 4)))
+        mask = rng.random(shape) < rng.uniform(0.05, 0.6)
+        labelled = label(mask, connectivity=1)
+        sizes = np.bincount(labelled.ravel())
+        sizes[0] = 0
+        expected = labelled == int(np.argmax(sizes)) if labelled.max() else np.zeros(shape, bool)
+        assert np.array_equal(largest_component(mask), expected)
+
+
 def test_largest_component_in_2d_and_bad_input():
     img = np.zeros((5, 5), bool)
     img[0, 0] = True

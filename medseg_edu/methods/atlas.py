@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from .._bundled import bundled
 from .._checks import as_scan
 from .registration import (GRID_MM, GRID_SIZE, check_image, as_tensor, centre_weight,
                            normalise_inside, register_affine, register_deformable, to_common,
@@ -27,6 +28,8 @@ from .registration import (GRID_MM, GRID_SIZE, check_image, as_tensor, centre_we
 
 POOL_SIZE = 12          # training cases in the default atlas library
 LIBRARY_VERSION = 1     # bump when the library's content changes (cache key)
+#: Masks of :func:`segment` (defaults) on bundled real scans, written by ``tools/real_atlas.py``.
+STORED_REAL_MASKS = bundled("benchmarks", "real_atlas_masks.npz")
 
 
 def majority_vote(masks):
@@ -209,3 +212,40 @@ def _segment(image, spacing, atlases, n_atlases, deformable, select_iterations, 
         return mask, {"atlases": chosen, "registrations": regs, "masks": warped,
                       "scores": [float(scores[i]) for i in order]}
     return mask
+
+
+def stored_real_mask(scan):
+    """The default atlas's mask on a bundled real scan, from the run stored by ``tools/real_atlas.py``.
+
+    :func:`segment` with its defaults on ``real_scan(scan)`` takes about 10 s on
+    two cores (plus about 25 s to build the atlas library on a fresh machine);
+    notebook 10 reads this stored run to stay within its time budget, and can
+    run the atlas live instead. The atlas uses no network, so the stored masks
+    stay valid when the networks are retrained; a test checks that they are
+    what :func:`segment` gives today.
+
+    Parameters
+    ----------
+    scan : str
+        A name from ``medseg_edu.data.REAL_SCANS`` that the tool was run on.
+
+    Returns
+    -------
+    np.ndarray of bool, the scan's shape (x, y, z)
+
+    Raises
+    ------
+    FileNotFoundError
+        If the stored file is missing.
+    KeyError
+        If the scan was not stored (the message lists those that were).
+    """
+    if not STORED_REAL_MASKS.is_file():
+        raise FileNotFoundError(f"{STORED_REAL_MASKS} is missing: run python tools/real_atlas.py to make it, "
+                                "or segment(image, spacing) live")
+    with np.load(STORED_REAL_MASKS) as stored:
+        names = sorted(key.split("/")[0] for key in stored.files if key.endswith("/mask"))
+        if f"{scan}/mask" not in stored.files:
+            raise KeyError(f"no stored atlas mask for {scan!r} in {STORED_REAL_MASKS.name}; stored: {names}")
+        shape = tuple(int(n) for n in stored[f"{scan}/shape"])
+        return np.unpackbits(stored[f"{scan}/mask"], count=int(np.prod(shape))).astype(bool).reshape(shape)

@@ -80,3 +80,25 @@ def test_custom_atlas_is_used(test_case):
     """One case as its own atlas: registration is the identity, the labels come back."""
     mask = atlas.segment(test_case.image, test_case.spacing, atlases=[test_case], n_atlases=1, deformable=False)
     assert dice(mask, test_case.gland) > 0.85
+
+
+# --------------------------------------------------------------------------- the stored run on a real scan
+
+def test_stored_real_mask_is_what_the_atlas_gives_today():
+    """Notebook 10 reads tools/real_atlas.py's stored mask: it must still be the atlas's answer."""
+    from medseg_edu.data import REAL_SCANS, real_scan
+
+    vol = real_scan(REAL_SCANS[0])
+    stored = atlas.stored_real_mask(REAL_SCANS[0])
+    assert stored.shape == vol.array.shape and stored.dtype == bool and stored.any()
+    live = atlas.segment(vol.array.astype(np.float32), vol.spacing)
+    assert dice(live, stored) > 0.97          # registration sums vary a little by CPU
+    assert np.count_nonzero(live) == pytest.approx(np.count_nonzero(stored), rel=0.03)
+
+
+def test_stored_real_mask_names_what_is_missing(tmp_path, monkeypatch):
+    with pytest.raises(KeyError, match="no stored atlas mask for 'ProstateX-0000'.*Prostate3T-03-0001"):
+        atlas.stored_real_mask("ProstateX-0000")
+    monkeypatch.setattr(atlas, "STORED_REAL_MASKS", tmp_path / "absent.npz")
+    with pytest.raises(FileNotFoundError, match="tools/real_atlas.py"):
+        atlas.stored_real_mask("Prostate3T-03-0001")
