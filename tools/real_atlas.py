@@ -12,7 +12,7 @@ its atlas library (about 25 s): too slow for notebook 10's one-minute budget
 beside everything else it runs. This tool runs it once, with its defaults, and
 stores each mask bit-packed, with the scan's shape and the seconds it took.
 Notebook 10 reads the file through ``medseg_edu.methods.atlas.stored_real_mask``
-(and can run the atlas live instead); ``tests/methods/test_real_atlas.py`` checks
+(and can run the atlas live instead); ``tests/methods/test_method_atlas.py`` checks
 that the stored mask is what the atlas gives today. The atlas uses no network,
 so retraining the networks leaves the file valid.
 """
