@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -59,13 +57,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "real_atlas_masks.npz")
     parser.add_argument("--scans", nargs="+", default=[REAL_SCANS[0]], choices=REAL_SCANS)
     args = parser.parse_args(argv)
-    try:
-        load = f"{os.getloadavg()[0]:.1f}"
-    except OSError:
-        load = "n/a"
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load {load}, "
-          f"{datetime.date.today().isoformat()}", flush=True)
     run(args.out, args.scans)
     print(f"wrote {args.out}")
     return 0
