@@ -5,7 +5,7 @@ Usage::
 
     python tools/real_atlas.py [--out benchmarks/real_atlas_masks.npz] [--scans NAME ...]
 
-Notebook 10 runs every method on the bundled real T2 scans. The multi-atlas
+Notebook 10 runs every method on the first bundled real T2 scan. The multi-atlas
 method (notebook 03) registers its 12 phantom atlases to the scan and refines
 the best five, about 10 s on two cores, and on a fresh machine it first builds
 its atlas library (about 25 s): too slow for notebook 10's one-minute budget
