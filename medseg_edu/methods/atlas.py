@@ -244,8 +244,8 @@ def stored_real_mask(scan):
         raise FileNotFoundError(f"{STORED_REAL_MASKS} is missing: run python tools/real_atlas.py to make it, "
                                 "or segment(image, spacing) live")
     with np.load(STORED_REAL_MASKS) as stored:
-        names = sorted(key.split("/")[0] for key in stored.files if key.endswith("/mask"))
         if f"{scan}/mask" not in stored.files:
+            names = sorted(key.split("/")[0] for key in stored.files if key.endswith("/mask"))
             raise KeyError(f"no stored atlas mask for {scan!r} in {STORED_REAL_MASKS.name}; stored: {names}")
         shape = tuple(int(n) for n in stored[f"{scan}/shape"])
         return np.unpackbits(stored[f"{scan}/mask"], count=int(np.prod(shape))).astype(bool).reshape(shape)
