@@ -93,12 +93,18 @@ V3 = "v3"
 #: more seeds of its run do less, so it is not the default. Those two seeds are kept beside it as its
 #: members (``unet_seed1.pt``, ``unet_seed2.pt``; :func:`load_members`).
 V4 = "v4"
+#: The folder of the v5 candidate: version 4's recipe and bank, with every tissue given random new grey
+#: levels and textures in half of each batch (GIN); lower than version 4 on held-out phantoms, fuller
+#: masks on some real scans. Kept, with its seeds 1 and 2 as members, so that a labelled real scan can
+#: decide between them (``tools/measure_labelled.py``).
+V5 = "v5"
 #: The weight versions :func:`load` knows: version -> (sub-folder of :func:`weights_dir`, what it is).
 VERSIONS = {
     1: (V1, "trained on phantom v1 only"),
     2: ("", "the bundled weights: domain randomisation on phantom v2"),
     3: (V3, "a single U-Net candidate ('unet') trained on the synth bank v3"),
     4: (V4, "a single U-Net candidate ('unet') trained on the synth bank v3 with layout 'canal_at_apex'"),
+    5: (V5, "a single U-Net candidate ('unet'): version 4's recipe with random textures (GIN)"),
 }
 
 
@@ -329,7 +335,7 @@ def load_members(name: str = "unet", *, version: int = 4, device=None) -> list[t
     name : str
         A network of :data:`NAMES` (only ``"unet"`` has members).
     version : int
-        A weight version of :data:`VERSIONS` (only 4 has members).
+        A weight version of :data:`VERSIONS` (4 and 5 have members).
     device : str or torch.device, optional
         As for :func:`load`.
 

@@ -34,11 +34,61 @@ def test_a_layout_design_renders_its_own_bank_and_restores_the_default(design, l
 
 def test_only_the_kept_designs_become_weight_versions(tmp_path):
     assert {d: v[:2] for d, v in compare_inputs.CANDIDATES.items()} == {"2d": (3, weights.V3),
-                                                                         "2d-canal-at-apex": (4, weights.V4)}
+                                                                         "2d-canal-at-apex": (4, weights.V4),
+                                                                         "2d-random-texture": (5, weights.V5)}
     assert all(version in weights.VERSIONS for version, *_ in compare_inputs.CANDIDATES.values())
     (tmp_path / "2d-varied_seed0.json").write_text(json.dumps({"design": "2d-varied"}))
     with pytest.raises(SystemExit, match="not kept as a weight version"):
         compare_inputs.bundle("2d-varied_seed0", tmp_path)
+
+
+def test_version_5_is_the_three_stored_random_texture_runs():
+    """The bundled version 5 and its members are the stored 2d-random-texture runs, augmentation recorded."""
+    members = weights.member_metadata("unet", version=5)
+    assert [m["seed"] for m in members] == [0, 1, 2]
+    for meta in members:
+        run = json.loads((ROOT / "benchmarks" / "compare_inputs" / f"2d-random-texture_seed{meta['seed']}.json").read_text())
+        assert (meta["steps"], meta["seconds"]) == (run["steps"], round(run["seconds"], 1))
+        assert "random_texture" in meta["augmentation"] and meta["version"] == 5
+    assert weights.metadata("unet", version=5)["augmentation"] != weights.metadata("unet", version=4)["augmentation"]
+
+
+def test_version_5_training_md_is_the_stored_runs():
+    """v5/TRAINING.md's tables and counts are those of the six stored runs of versions 4's and 5's recipes."""
+    from medseg_edu.agreement import spread_percent
+    from medseg_edu.methods import held_out
+
+    text = (ROOT / "data" / "weights" / weights.V5 / "TRAINING.md").read_text()
+    words = " ".join(text.split())
+    runs = {(design, seed): json.loads((ROOT / "benchmarks" / "compare_inputs" / f"{design}_seed{seed}.json").read_text())
+            for design in ("2d-canal-at-apex", "2d-random-texture") for seed in (0, 1, 2)}
+    for (design, seed), r in runs.items():
+        s = held_out.summarise(r["rows"])
+        label = "version 4's recipe" if design == "2d-canal-at-apex" else "version 5's recipe (GIN)"
+        assert (f"| {label}, seed {seed} | {s['dice']:.3f} | {s['median_abs_volume_error_percent']:.1f} / "
+                f"{s['max_abs_volume_error_percent']:.1f} % | {s['apex_recall']:.2f} | {s['base_recall']:.2f} | "
+                f"{np.mean(r['v1_dice']):.3f} | {sum(q['plausible'] for q in r['real'])} of 6 |") in text
+    volumes, spreads = {}, {}
+    for design in ("2d-canal-at-apex", "2d-random-texture"):
+        real = [runs[design, seed]["real"] for seed in (0, 1, 2)]
+        for i, q in enumerate(real[0]):
+            volumes[design, q["scan"]] = " / ".join(f"{r[i]['volume_ml']:.1f}{'*' if r[i]['plausible'] else ''}"
+                                                    for r in real)
+            spreads[design, q["scan"]] = spread_percent([r[i]["volume_ml"] for r in real])
+    scans = [q["scan"] for q in runs["2d-canal-at-apex", 0]["real"]]
+    for scan in scans:
+        assert (f"| {scan} | {volumes['2d-canal-at-apex', scan]} | {spreads['2d-canal-at-apex', scan]:.0f} % | "
+                f"{volumes['2d-random-texture', scan]} | {spreads['2d-random-texture', scan]:.0f} % |") in text
+    agree = sum(spreads["2d-random-texture", s] < spreads["2d-canal-at-apex", s] for s in scans)
+    means = {key: np.mean([runs[key[0], seed]["real"][scans.index(key[1])]["volume_ml"] for seed in (0, 1, 2)])
+             for key in spreads}
+    fuller = sum(means["2d-random-texture", s] > means["2d-canal-at-apex", s] for s in scans)
+    assert (agree, fuller) == (4, 5)
+    assert "agree better than version 4's on four of the six, and their mean volume is larger on five" in words
+    assert (f"Prostate3T-03-0001: {means['2d-random-texture', 'Prostate3T-03-0001']:.1f} against "
+            f"{means['2d-canal-at-apex', 'Prostate3T-03-0001']:.1f} mL") in words
+    seconds = [runs["2d-random-texture", seed]["seconds"] for seed in (0, 1, 2)]
+    assert "{:.0f}, {:.0f} and {:.0f} s wall".format(*seconds) in words
 
 
 def test_instance_norm_replaces_every_batchnorm_and_normalises_each_slice_alone():

@@ -42,11 +42,11 @@ def test_the_v1_weights_are_kept_beside_the_bundled_ones():
     assert type(v1) is type(v2)
     assert (weights.weights_dir() / weights.V1 / "unet.pt").is_file()
     with pytest.raises(ValueError, match="version must be one of"):
-        weights.load("unet", version=5)
+        weights.load("unet", version=6)
 
 
-@pytest.mark.parametrize("version, bank", [(3, "synth bank v3"), (4, "canal_at_apex")])
-def test_versions_3_and_4_are_u_net_candidates_and_say_why_they_are_not_the_default(version, bank):
+@pytest.mark.parametrize("version, bank", [(3, "synth bank v3"), (4, "canal_at_apex"), (5, "random new tissue grey")])
+def test_versions_3_to_5_are_u_net_candidates_and_say_why_they_are_not_the_default(version, bank):
     v2, candidate = weights.load("unet"), weights.load("unet", version=version)
     assert type(candidate) is type(v2)
     assert not torch.equal(v2.state_dict()["head.weight"], candidate.state_dict()["head.weight"])
@@ -86,7 +86,7 @@ def test_members_come_in_seed_order_not_name_order(bundled, tmp_path, monkeypatc
 
 @pytest.mark.parametrize("version", [1, 2, 3])
 def test_a_version_without_members_says_which_has_them(version):
-    with pytest.raises(ValueError, match=r"keeps no other seed.*versions with members: \[4\]"):
+    with pytest.raises(ValueError, match=r"keeps no other seed.*versions with members: \[4, 5\]"):
         weights.load_members("unet", version=version)
     with pytest.raises(ValueError, match="keeps no other seed"):
         weights.member_metadata("unet", version=version)

@@ -41,8 +41,9 @@ SCRIPT = textwrap.dedent("""
     print("real", all(real_scan(name).array.ndim == 3 for name in REAL_SCANS))
     print("bench", len(showdown.bench_results()[0]) > 0)
     print("versions", sorted(held_out.stored_scores("unet")),
-          [type(weights.load("unet", version=v)).__name__ for v in (3, 4)])
-    print("members", len(weights.load_members("unet", version=4)), len(held_out.stored_member_volumes()["rows"]))
+          [type(weights.load("unet", version=v)).__name__ for v in (3, 4, 5)])
+    print("members", len(weights.load_members("unet", version=4)), len(held_out.stored_member_volumes()["rows"]),
+          len(weights.load_members("unet", version=5)))
     print("brain", mni_brain().t1.array.ndim)
 """)
 
@@ -61,6 +62,7 @@ def test_the_wheel_ships_the_bundled_data(wheel):
     for needed in ("medseg_edu/_files/data/weights/unet.pt", "medseg_edu/_files/data/weights/unet.json",
                    "medseg_edu/_files/data/weights/v1/unet.pt", "medseg_edu/_files/data/weights/v3/unet.pt",
                    "medseg_edu/_files/data/weights/v4/unet.pt", "medseg_edu/_files/data/weights/v4/unet_seed2.pt",
+                   "medseg_edu/_files/data/weights/v5/unet.pt", "medseg_edu/_files/data/weights/v5/unet_seed2.pt",
                    "medseg_edu/_files/benchmarks/held_out_members.json",
                    "medseg_edu/_files/benchmarks/held_out_unet.json", "medseg_edu/_files/data/msd_labels/README.md",
                    "medseg_edu/_files/data/mni/mni_icbm152_2009a_t1_2mm.nii.gz",
@@ -89,5 +91,5 @@ def test_the_installed_wheel_works_outside_the_repository(wheel, tmp_path):
     assert float(printed["dice"]) >= 0.85
     assert printed["labels"] == "32" and printed["real"] == "True" and printed["bench"] == "True"
     assert printed["brain"] == "3"
-    assert printed["versions"] == "[1, 2, 3, 4] ['UNet', 'UNet']"
-    assert printed["members"] == "3 32"
+    assert printed["versions"] == "[1, 2, 3, 4, 5] ['UNet', 'UNet', 'UNet']"
+    assert printed["members"] == "3 32 3"

@@ -406,7 +406,10 @@ def run(design, seed, steps, out: Path, cases) -> dict:
     return result
 
 
-# --------------------------------------------------------------------------- weights version 3, stored scores
+# --------------------------------------------------------------------------- weight versions 3-5, stored scores
+
+#: How a kept run's batches were augmented, as its weights' sidecar records it (default "randomise_batch").
+AUGMENTATION = {"2d-random-texture": "randomise_batch, then random_texture on half of each batch (tools/compare_inputs.py)"}
 
 #: The runs that are kept as weight versions: design -> (version, folder, training data, why not the default).
 CANDIDATES = {
@@ -422,6 +425,13 @@ CANDIDATES = {
                          "the phantom-v1 train split, end slices shown twice",
                          "on real scans it marks the lower gland that version 3 leaves empty, but no labelled real "
                          "scan has measured it yet (data/weights/v4/TRAINING.md)"),
+    "2d-random-texture": (5, weights.V5,
+                          "version 4's data (the synth bank v3 drawn with layout 'canal_at_apex' plus the phantom-v1 "
+                          "train split, end slices shown twice); after randomise_batch, half the slices of each batch "
+                          "get random new tissue grey levels and textures from a freshly drawn shallow random network "
+                          "(random_texture: GIN, Ouyang et al. 2022)",
+                          "lower than version 4 on held-out phantoms on every seed; fuller masks on some real scans, "
+                          "which only a labelled real scan can judge (data/weights/v5/TRAINING.md)"),
 }
 
 
@@ -444,7 +454,7 @@ def bundle(run_name: str, out: Path, *, member: bool = False) -> Path:
         val = SynthSlices("val", progress=False)
     record = dict(
         name="unet", version=version, recipe=dict(depth=3, width=16), steps=result["steps"], batch_size=16,
-        lr=2e-3, lr_decay="cosine", augmentation="randomise_batch", with_v1=True, end_repeats=1,
+        lr=2e-3, lr_decay="cosine", augmentation=AUGMENTATION.get(result["design"], "randomise_batch"), with_v1=True, end_repeats=1,
         seed=result["seed"], data=data,
         seconds=round(result["seconds"], 1), cpu_seconds=round(result["cpu_seconds"], 1),
         val_dice=round(float(train_module.evaluate_dice(model, val)), 4), parameters=nets.count_parameters(model),
@@ -564,7 +574,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="only rewrite the section from --out")
     parser.add_argument("--training-md", type=Path, default=weights.weights_dir() / "TRAINING.md")
     parser.add_argument("--bundle", metavar="RUN", help="make RUN's U-Net (e.g. 2d_seed0 in --out) the weight version of "
-                        "its design (CANDIDATES: 2d -> 3, 2d-canal-at-apex -> 4)")
+                        "its design (CANDIDATES: 2d -> 3, 2d-canal-at-apex -> 4, 2d-random-texture -> 5)")
     parser.add_argument("--member", action="store_true",
                         help="with --bundle: keep the run as one more seed of its version (unet_seed<seed>.pt)")
     parser.add_argument("--score-versions", nargs="*", metavar="NAME", choices=["unet", "fcn", "dilated"],
