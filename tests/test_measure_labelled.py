@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import measure_labelled  # noqa: E402
-from medseg_edu import weights  # noqa: E402
+from medseg_edu import BlankImageError, weights  # noqa: E402
 from medseg_edu.agreement import spread_percent  # noqa: E402
 from medseg_edu.data import REAL_SCANS, load_labelled_scan, prostate_phantom, real_scan  # noqa: E402
 from medseg_edu.masks import largest_component  # noqa: E402
@@ -64,14 +64,20 @@ def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_pa
     rows = json.loads((tmp_path / "out.json").read_text())["labelled"]
     assert list(dict.fromkeys(r["case"] for r in rows)) == ["case_t2", "prostate_00"]
     candidates = list(dict.fromkeys(r["candidate"] for r in rows))
-    assert candidates == ["version 2 (default)", "version 3", "version 4", "version 4, seed 1", "version 4, seed 2",
-                          "version 4, three seeds' mean"]
+    assert candidates == ["version 2 (default)", "version 3"] + [
+        name for v in (4, 5) for name in (f"version {v}", f"version {v}, seed 1", f"version {v}, seed 2",
+                                          f"version {v}, three seeds' mean")]
     assert "Verdicts on 2 labelled scans (" in printed
-    for case in ("case_t2", "prostate_00"):  # the spread is that of version 4's three seeds, nothing else
+    for case in ("case_t2", "prostate_00"):  # each version's spread is that of its own three seeds, nothing else
         own = {r["candidate"]: r for r in rows if r["case"] == case}
-        seeds = [own[c]["true_ml"] * (1 + own[c]["volume_error_percent"] / 100)
-                 for c in ("version 4", "version 4, seed 1", "version 4, seed 2")]
-        assert own["version 2 (default)"]["members_spread_percent"] == pytest.approx(spread_percent(seeds))
+        for v in (4, 5):
+            seeds = [own[c]["true_ml"] * (1 + own[c]["volume_error_percent"] / 100)
+                     for c in (f"version {v}", f"version {v}, seed 1", f"version {v}, seed 2")]
+            assert own[f"version {v}, seed 2"]["members_spread_percent"] == pytest.approx(spread_percent(seeds))
+            assert own[f"version {v}, three seeds' mean"]["members_spread_percent"] == pytest.approx(
+                spread_percent(seeds))
+        assert np.isnan(own["version 3"]["members_spread_percent"])  # a single network has no spread
+    assert "| version 4's seeds' spread | version 5's seeds' spread |" in printed
     # prostate_00 is a training shape of the phantoms, the pair's file name none
     assert {r["case"]: r["outline_trained_on"] for r in rows} == {"case_t2": False, "prostate_00": True}
     assert "Verdicts on 1 labelled scans whose outline no network trained on" in printed
@@ -100,6 +106,10 @@ def test_each_candidate_segments_as_the_method_does(pair, nets):
     for got, mask in zip(("version 4", "version 4, seed 1", "version 4, seed 2"), members.masks):
         assert np.array_equal(masks[got], mask)
     assert volume_ml(masks["version 4, three seeds' mean"], case.spacing) == pytest.approx(members.ensemble_ml)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.array_equal(masks["version 5"], unet.segment(case.image, case.spacing,
+                                                               model=weights.load("unet", version=5)))
 
 
 STORED = json.loads((ROOT / "benchmarks" / "real_plausibility.json").read_text())
@@ -229,3 +239,58 @@ def test_training_md_quotes_the_stored_batchnorm_adaptation():
     v1 = {c: np.mean([r["dice"] for r in rows if r["candidate"] == "version 4"])
           for c, rows in (("adapted", adapted["phantom_v1"]), ("plain", STORED["phantom_v1"]))}
     assert f"phantom-v1 test Dice {v1['adapted']:.3f} against {v1['plain']:.3f}" in training
+
+
+def test_bias_correction_flattens_a_coil_drift_and_keeps_the_grid():
+    """N4 on a uniform cylinder seen through a 0.6-1.4 drift across the field: the drift is divided out."""
+    x, y, _ = np.meshgrid(np.arange(64), np.arange(64), np.arange(10), indexing="ij")
+    inside = (x - 32) ** 2 + (y - 32) ** 2 < 26 ** 2
+    drift = 0.6 + 0.8 * x / 63
+    image = np.where(inside, 100.0, 2.0) * drift + np.random.default_rng(0).normal(0, 1, inside.shape)
+    corrected = measure_labelled.bias_corrected(image, (1.0, 1.0, 3.0))
+    assert corrected.shape == image.shape and corrected.dtype == np.float32
+
+    def variation(values):
+        return values.std() / values.mean()
+
+    assert variation(image[inside]) > 0.15
+    assert variation(corrected[inside]) < 0.25 * variation(image[inside])  # measured: 0.164 to 0.014
+
+
+def test_bias_correction_runs_before_every_candidate(monkeypatch, nets):
+    """--correct-bias hands the corrected scan, not the raw one, to the networks."""
+    seen = []
+    monkeypatch.setattr(measure_labelled, "bias_corrected", lambda image, spacing: seen.append(spacing) or image * 0)
+    case = prostate_phantom(3)
+    with pytest.raises(BlankImageError):  # the networks got the "corrected" scan, here a blank one
+        measure_labelled.raw_masks(case.image, case.spacing, {"version 3": nets["version 3"]}, correct_bias=True)
+    assert seen == [case.spacing]
+
+
+def test_training_md_quotes_the_stored_bias_correction():
+    """TRAINING.md's N4 sentences are the stored run's numbers (benchmarks/correct_bias.json)."""
+    from medseg_edu.methods import held_out
+
+    corrected = json.loads((ROOT / "benchmarks" / "correct_bias.json").read_text())
+    training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
+    assert corrected["correct_bias"] is True and corrected["adapt_batchnorm"] is False
+    for candidate, version in (("version 4", 4), ("version 2 (default)", 2)):
+        got = held_out.summarise([r for r in corrected["held_out"] if r["candidate"] == candidate])
+        plain = held_out.summarise(held_out.stored_scores("unet")[version]["rows"])
+        assert (f"{got['dice']:.3f} against {plain['dice']:.3f}" in training and
+                f"{got['max_abs_volume_error_percent']:.1f} against {plain['max_abs_volume_error_percent']:.1f} %"
+                in training), candidate
+
+    def volume(rows, scan):
+        return next(r["volume_ml"] for r in rows if r["scan"] == scan and r["candidate"] == "version 4")
+
+    scans = list(dict.fromkeys(r["scan"] for r in STORED["unlabelled"]))
+    assert all(volume(corrected["unlabelled"], s) < volume(STORED["unlabelled"], s) + 0.5 for s in scans)  # same or less
+    scan = "Prostate3T-03-0003"
+    assert f"{scan} {volume(corrected['unlabelled'], scan):.1f} against {volume(STORED['unlabelled'], scan):.1f} mL" \
+        in training
+    new, old = [[sum(r["plausible"] for r in rows if r["candidate"] == c)
+                 for c in dict.fromkeys(r["candidate"] for r in rows)]
+                for rows in (corrected["unlabelled"], STORED["unlabelled"])]
+    assert sum(new) < sum(old)
+    assert f"({min(new)}-{max(new)} of 6 per candidate, against {min(old)}-{max(old)})" in training

@@ -5,17 +5,19 @@
     python tools/measure_labelled.py --unlabelled ../shared/real_t2 --phantom-v1
     python tools/measure_labelled.py --held-out                 # the 32 held-out phantom cases, as a check
     python tools/measure_labelled.py ... --adapt-batchnorm      # the same, each scan's own BatchNorm statistics
+    python tools/measure_labelled.py ... --correct-bias         # the same, each scan N4 bias-corrected first
     python tools/measure_labelled.py ... --json results.json
 
-The candidates are U-Net weight versions 2 (the default), 3 and 4, version 4's two other seeds and
-the mean probability of its three seeds. Each segments as ``medseg_edu.methods.unet.segment`` does
-(mirrored prediction averaged, threshold 0.5, largest piece).
+The candidates are U-Net weight versions 2 (the default), 3, 4 and 5, the two other seeds of
+versions 4 and 5, and the mean probability of each one's three seeds. Each segments as
+``medseg_edu.methods.unet.segment`` does (mirrored prediction averaged, threshold 0.5, largest piece).
 
 - **Labelled scans** (``--msd``, ``--pair``): per scan and candidate the gland Dice, the signed
   volume error, the recall at the apex and at the base (first and last 20 % of the labelled
   slices) and the share of labelled slices but the outermost 10 % at each end that get a
-  prediction; beside them version 4's seeds' volume spread and the ellipsoid formula on the expert
-  outline's diameters, the radiologist's estimate a segmentation has to beat. Verdicts: mean Dice
+  prediction; beside them the volume spread of version 4's and of version 5's seeds and the
+  ellipsoid formula on the expert outline's diameters, the radiologist's estimate a segmentation
+  has to beat. Verdicts: mean Dice
   >= 0.85, worst volume error <= 10 %, every inner labelled slice found.
 - **Unlabelled real scans** (``--unlabelled``: the three bundled ones plus every NIfTI file in the
   folders given): ``methods.quality.plausibility`` of each mask (one compact piece of 15-150 mL,
@@ -31,12 +33,19 @@ before a scan is segmented, every BatchNorm layer's mean and variance are re-est
 scan's own grid slices (plain and mirrored), with no label and no training step. Its results are in
 ``data/weights/TRAINING.md``.
 
+``--correct-bias`` is a second one, a classic step of MRI pipelines: before a scan is segmented, its
+slow intensity drift from the receive coils is estimated and divided out (N4, Tustison et al. 2010,
+SimpleITK's ``N4BiasFieldCorrectionImageFilter`` on a copy shrunk 4 x in-plane, inside an Otsu
+mask). The training phantoms carry a random bias field, so the networks have seen drift; whether a
+real coil's drift is beyond what they saw is what this measures. Results in ``data/weights/TRAINING.md``
+too; the two options can be combined.
+
 The labels are read from disk and only compared with; nothing here trains, and nothing labels a scan.
 MSD Task05 and NCI-ISBI label maps are among the 92 expert outlines the training phantoms borrow
 (``data.gland_shapes``): on such a case the image is new to the networks but the gland's outline
-is not, which flatters them (versions 3 and 4 trained on 74 of the 92 outlines, version 2 on 26 of the
+is not, which flatters them (versions 3-5 trained on 74 of the 92 outlines, version 2 on 26 of the
 32 MSD ones; the six held-out MSD outlines are the same for all). The table marks the cases whose
-outline versions 3 and 4 trained on, and the verdicts are given for the unseen outlines too.
+outline versions 3-5 trained on, and the verdicts are given for the unseen outlines too.
 """
 
 from __future__ import annotations
@@ -72,17 +81,29 @@ ALL_INNER_SLICES_FOUND = 1.0
 MIN_PLAUSIBLE_SHARE = 5 / 6
 MIN_PHANTOM_V1_DICE = 0.95
 
-MEMBERS = "version 4, three seeds' mean"
+#: The weight versions that keep three seeds (``weights.load_members``): each seed and their mean are candidates.
+MEMBER_VERSIONS = (4, 5)
+
+
+def ensemble(version: int) -> str:
+    """The name of the candidate that thresholds the mean probability of a version's seeds."""
+    return f"version {version}, three seeds' mean"
+
+
+def version_of(candidate: str) -> int:
+    """The weight version a candidate's name starts with ("version 4, seed 1" -> 4)."""
+    return int(candidate.split()[1].rstrip(","))
 
 
 def candidates() -> dict:
     """Candidate name -> the networks whose mean gland probability it thresholds (one, or three)."""
-    members = weights.load_members("unet", version=4)
-    seeds = [meta["seed"] for meta in weights.member_metadata("unet", version=4)]
-    nets = {"version 2 (default)": [weights.load("unet", version=2)], "version 3": [weights.load("unet", version=3)],
-            "version 4": members[:1]}
-    nets.update({f"version 4, seed {seed}": [m] for seed, m in zip(seeds[1:], members[1:])})
-    nets[MEMBERS] = members
+    nets = {"version 2 (default)": [weights.load("unet", version=2)], "version 3": [weights.load("unet", version=3)]}
+    for version in MEMBER_VERSIONS:
+        members = weights.load_members("unet", version=version)
+        seeds = [meta["seed"] for meta in weights.member_metadata("unet", version=version)]
+        nets[f"version {version}"] = members[:1]
+        nets.update({f"version {version}, seed {seed}": [m] for seed, m in zip(seeds[1:], members[1:])})
+        nets[ensemble(version)] = members
     return nets
 
 
@@ -106,9 +127,30 @@ def batchnorm_adapted(model, image, spacing):
     return adapted.eval()
 
 
-def raw_masks(image, spacing, nets, *, adapt_batchnorm=False) -> dict:
+def bias_corrected(image, spacing, *, shrink=4):
+    """``image`` with its smooth multiplicative bias field divided out (N4, SimpleITK).
+
+    The field is fitted on a copy shrunk ``shrink`` times in-plane (the drift is slow, and it
+    takes 8-13 s per 384 x 384 x 19 scan on 2 cores this way) inside an Otsu foreground mask,
+    then evaluated on the full grid. Arrays are (x, y, z) with ``spacing`` in mm.
+    """
+    import SimpleITK as sitk
+
+    scan = sitk.GetImageFromArray(np.transpose(np.asarray(image, np.float32), (2, 1, 0)))
+    scan.SetSpacing([float(s) for s in spacing])
+    small = sitk.Shrink(scan, [shrink, shrink, 1])
+    n4 = sitk.N4BiasFieldCorrectionImageFilter()
+    n4.SetMaximumNumberOfIterations([50, 50, 30])
+    n4.Execute(small, sitk.OtsuThreshold(small, 0, 1, 200))
+    field = sitk.Exp(n4.GetLogBiasFieldAsImage(scan))
+    return np.transpose(sitk.GetArrayFromImage(scan / field), (2, 1, 0)).astype(np.float32)
+
+
+def raw_masks(image, spacing, nets, *, adapt_batchnorm=False, correct_bias=False) -> dict:
     """Each candidate's thresholded mask, before its largest piece is kept (each network runs once)."""
     probabilities = {}
+    if correct_bias:
+        image = bias_corrected(image, spacing)
 
     def probability(model):
         if id(model) not in probabilities:
@@ -121,13 +163,15 @@ def raw_masks(image, spacing, nets, *, adapt_batchnorm=False) -> dict:
         return {name: np.mean([probability(m) for m in models], axis=0) >= 0.5 for name, models in nets.items()}
 
 
-def _members_spread(masks, spacing, nets) -> float:
-    """Spread (%) of the volumes of the single-network candidates the ensemble :data:`MEMBERS` is made of."""
-    if MEMBERS not in nets:
-        return float("nan")
-    members = [name for name, models in nets.items()
-               if len(models) == 1 and any(models[0] is m for m in nets[MEMBERS])]
-    return spread_percent([volumetry.volume_ml(masks[name], spacing) for name in members])
+def _seeds_spreads(masks, spacing, nets) -> dict:
+    """Weight version -> spread (%) of the volumes of the single-network candidates its three seeds' mean is made of."""
+    spreads = {}
+    for version in MEMBER_VERSIONS:
+        if ensemble(version) in nets:
+            seeds = [name for name, models in nets.items()
+                     if len(models) == 1 and any(models[0] is m for m in nets[ensemble(version)])]
+            spreads[version] = spread_percent([volumetry.volume_ml(masks[name], spacing) for name in seeds])
+    return spreads
 
 
 def outline_trained_on(case_name: str) -> bool:
@@ -137,44 +181,46 @@ def outline_trained_on(case_name: str) -> bool:
     return shape_id in TRAIN_SHAPES
 
 
-def measure(cases, nets, *, adapt_batchnorm=False) -> list[dict]:
+def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False) -> list[dict]:
     """Labelled scans: one row per (case, candidate), :func:`medseg_edu.methods.held_out.score` and the case's volumes."""
     rows = []
     for case in cases:
         truth_ml = volumetry.volume_ml(case.gland, case.spacing)
         ellipsoid_error = volumetry.volume_error_percent(truth_ml, volumetry.ellipsoid_volume_ml(case.gland,
                                                                                                   case.spacing))
-        masks = {name: largest_component(raw)
-                 for name, raw in raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm).items()}
-        spread = _members_spread(masks, case.spacing, nets)
+        raws = raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm, correct_bias=correct_bias)
+        masks = {name: largest_component(raw) for name, raw in raws.items()}
+        spreads = _seeds_spreads(masks, case.spacing, nets)
         for candidate, mask in masks.items():
             rows.append(dict(case=case.name, candidate=candidate, true_ml=truth_ml,
-                             outline_trained_on=outline_trained_on(case.name),
-                             ellipsoid_error_percent=ellipsoid_error, members_spread_percent=spread,
+                             outline_trained_on=outline_trained_on(case.name), ellipsoid_error_percent=ellipsoid_error,
+                             members_spread_percent=spreads.get(version_of(candidate), float("nan")),
                              **held_out.score(mask, case)))
-        print(f"{case.name}: {truth_ml:.1f} mL, ellipsoid {ellipsoid_error:+.1f} %, "
-              f"version 4's seeds spread {spread:.0f} %", flush=True)
+        print(f"{case.name}: {truth_ml:.1f} mL, ellipsoid {ellipsoid_error:+.1f} %, seeds' volume spread "
+              + ", ".join(f"version {v} {spread:.0f} %" for v, spread in spreads.items()), flush=True)
     return rows
 
 
-def judge_unlabelled(scans, nets, *, adapt_batchnorm=False) -> list[dict]:
+def judge_unlabelled(scans, nets, *, adapt_batchnorm=False, correct_bias=False) -> list[dict]:
     """Unlabelled real scans: one row per (scan, candidate), :func:`medseg_edu.methods.quality.plausibility`."""
     rows = []
     for name, volume in scans:
         image = np.asarray(volume.array, np.float32)
-        for candidate, raw in raw_masks(image, volume.spacing, nets, adapt_batchnorm=adapt_batchnorm).items():
+        raws = raw_masks(image, volume.spacing, nets, adapt_batchnorm=adapt_batchnorm, correct_bias=correct_bias)
+        for candidate, raw in raws.items():
             rows.append(dict(scan=name, candidate=candidate,
                              **plausibility(largest_component(raw), volume.spacing, raw_mask=raw)))
         print(f"{name}: done", flush=True)
     return rows
 
 
-def phantom_v1_dice(nets, cases=None, *, adapt_batchnorm=False) -> list[dict]:
+def phantom_v1_dice(nets, cases=None, *, adapt_batchnorm=False, correct_bias=False) -> list[dict]:
     """Dice of every candidate on the phantom-v1 test split (or on ``cases``)."""
     cases = prostate_split("test") if cases is None else cases
     return [dict(case=case.name, candidate=candidate, dice=dice(largest_component(raw), case.gland))
             for case in cases
-            for candidate, raw in raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm).items()]
+            for candidate, raw in raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm,
+                                            correct_bias=correct_bias).items()]
 
 
 def verdicts(rows) -> dict:
@@ -216,12 +262,16 @@ def report(rows) -> str:
         lines.append(f"| {r['case']} | {r['candidate']} | {r['dice']:.3f} | {r['volume_error_percent']:+.1f} % | "
                      f"{r['apex_recall']:.2f} | {r['base_recall']:.2f} | {r['slices_found']:.2f} |")
     cases = list(dict.fromkeys(r["case"] for r in rows))
-    lines += ["", "| case | true volume | ellipsoid on the expert outline | version 4's seeds' spread | "
-              "outline a training shape |", "|---|---|---|---|---|"]
+    spread = {(r["case"], version_of(r["candidate"])): r["members_spread_percent"] for r in rows}
+    versions = [v for v in MEMBER_VERSIONS if any(key[1] == v for key in spread)]
+    lines += ["", "| case | true volume | ellipsoid on the expert outline | "
+              + "".join(f"version {v}'s seeds' spread | " for v in versions) + "outline a training shape |",
+              "|---|---|---|" + "---|" * len(versions) + "---|"]
     for name in cases:
         r = next(r for r in rows if r["case"] == name)
         lines.append(f"| {name} | {r['true_ml']:.1f} mL | {r['ellipsoid_error_percent']:+.1f} % | "
-                     f"{r['members_spread_percent']:.0f} % | {'yes' if r['outline_trained_on'] else 'no'} |")
+                     + "".join(f"{spread[name, v]:.0f} % | " for v in versions)
+                     + f"{'yes' if r['outline_trained_on'] else 'no'} |")
     unseen = [r for r in rows if not r["outline_trained_on"]]
     lines += ["", *_verdict_table(rows, "labelled scans")]
     if unseen and len(unseen) < len(rows):
@@ -283,13 +333,15 @@ def main(argv=None) -> int:
                         help="the labelled-scan measures on the 32 held-out phantom cases of methods.held_out")
     parser.add_argument("--adapt-batchnorm", action="store_true",
                         help="re-estimate every BatchNorm layer's statistics on each scan before segmenting it")
+    parser.add_argument("--correct-bias", action="store_true",
+                        help="divide out each scan's N4 bias field before segmenting it")
     parser.add_argument("--json", type=Path, help="also write every row and verdict here")
     args = parser.parse_args(argv)
     if not (args.msd or args.pair or args.unlabelled is not None or args.phantom_v1 or args.held_out):
         parser.error("give something to measure: --msd ROOT, --pair IMAGE LABEL, --unlabelled [FOLDER ...], "
                      "--phantom-v1 or --held-out")
-    nets, adapt = candidates(), dict(adapt_batchnorm=args.adapt_batchnorm)
-    out = {"adapt_batchnorm": args.adapt_batchnorm}
+    adapt = dict(adapt_batchnorm=args.adapt_batchnorm, correct_bias=args.correct_bias)
+    nets, out = candidates(), dict(adapt)
     cases = [load_labelled_scan(image, label) for image, label in args.pair]
     if args.msd:
         cases += load_msd_prostate(args.msd, "train", adc=False)
