@@ -232,8 +232,8 @@ def test_training_md_quotes_the_stored_batchnorm_adaptation():
 
     new, old = spreads(adapted["unlabelled"]), spreads(STORED["unlabelled"])
     assert f"volume spread {min(new):.0f}-{max(new):.0f} % against {min(old):.0f}-{max(old):.0f} %" in training
-    new, old = [[sum(r["plausible"] for r in rows if r["candidate"] == c)
-                 for c in dict.fromkeys(r["candidate"] for r in rows)]
+    new, old = [[sum(r["plausible"] for r in rows if r["candidate"] == c)  # the candidates of the adapted run
+                 for c in dict.fromkeys(r["candidate"] for r in adapted["unlabelled"])]
                 for rows in (adapted["unlabelled"], STORED["unlabelled"])]
     assert f"({min(new)}-{max(new)} of 6 per candidate, against {min(old)}-{max(old)})" in training
     v1 = {c: np.mean([r["dice"] for r in rows if r["candidate"] == "version 4"])
@@ -289,8 +289,8 @@ def test_training_md_quotes_the_stored_bias_correction():
     scan = "Prostate3T-03-0003"
     assert f"{scan} {volume(corrected['unlabelled'], scan):.1f} against {volume(STORED['unlabelled'], scan):.1f} mL" \
         in training
-    new, old = [[sum(r["plausible"] for r in rows if r["candidate"] == c)
-                 for c in dict.fromkeys(r["candidate"] for r in rows)]
+    new, old = [[sum(r["plausible"] for r in rows if r["candidate"] == c)  # the candidates of the corrected run
+                 for c in dict.fromkeys(r["candidate"] for r in corrected["unlabelled"])]
                 for rows in (corrected["unlabelled"], STORED["unlabelled"])]
     assert sum(new) < sum(old)
     assert f"({min(new)}-{max(new)} of 6 per candidate, against {min(old)}-{max(old)})" in training

@@ -17,8 +17,8 @@ versions 4 and 5, and the mean probability of each one's three seeds. Each segme
   slices) and the share of labelled slices but the outermost 10 % at each end that get a
   prediction; beside them the volume spread of version 4's and of version 5's seeds and the
   ellipsoid formula on the expert outline's diameters, the radiologist's estimate a segmentation
-  has to beat. Verdicts: mean Dice
-  >= 0.85, worst volume error <= 10 %, every inner labelled slice found.
+  has to beat. Verdicts: mean Dice >= 0.85, worst volume error <= 10 %, every inner labelled slice
+  found.
 - **Unlabelled real scans** (``--unlabelled``: the three bundled ones plus every NIfTI file in the
   folders given): ``methods.quality.plausibility`` of each mask (one compact piece of 15-150 mL,
   2D solidity >= 0.75, near the midline, as long as expert glands of its volume). Verdict: at
