@@ -89,6 +89,22 @@ def test_version_5_training_md_is_the_stored_runs():
             f"{means['2d-canal-at-apex', 'Prostate3T-03-0001']:.1f} mL") in words
     seconds = [runs["2d-random-texture", seed]["seconds"] for seed in (0, 1, 2)]
     assert "{:.0f}, {:.0f} and {:.0f} s wall".format(*seconds) in words
+    # the three seeds' mean probability, as tools/measure_labelled.py stored it
+    held = json.loads((ROOT / "benchmarks" / "held_out_candidates.json").read_text())["held_out"]
+    real = json.loads((ROOT / "benchmarks" / "real_plausibility.json").read_text())
+    means = {v: held_out.summarise([r for r in held if r["candidate"] == f"version {v}, three seeds' mean"])
+             for v in (4, 5)}
+    stored = held_out.stored_scores("unet")
+    for v in (4, 5):  # its single networks score as --score-versions stored them
+        assert held_out.summarise([r for r in held if r["candidate"] == f"version {v}"]) == pytest.approx(
+            held_out.summarise(stored[v]["rows"]))
+    plausible = {v: sum(r["plausible"] for r in real["unlabelled"] if r["candidate"] == f"version {v}, three seeds' mean")
+                 for v in (4, 5)}
+    v1 = np.mean([r["dice"] for r in real["phantom_v1"] if r["candidate"] == "version 5, three seeds' mean"])
+    assert (f"held-out Dice {means[5]['dice']:.3f}, worst volume error {means[5]['max_abs_volume_error_percent']:.1f} % "
+            f"(version 4's three seeds' mean: {means[4]['dice']:.3f}, {means[4]['max_abs_volume_error_percent']:.1f} %), "
+            f"phantom-v1 test Dice {v1:.3f}; {plausible[5]} of the 6 real masks plausible (version 4's: {plausible[4]})"
+            ) in words
 
 
 def test_instance_norm_replaces_every_batchnorm_and_normalises_each_slice_alone():
