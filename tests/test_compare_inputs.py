@@ -47,7 +47,8 @@ def test_version_5_is_the_three_stored_random_texture_runs():
     members = weights.member_metadata("unet", version=5)
     assert [m["seed"] for m in members] == [0, 1, 2]
     for meta in members:
-        run = json.loads((ROOT / "benchmarks" / "compare_inputs" / f"2d-random-texture_seed{meta['seed']}.json").read_text())
+        run = json.loads((ROOT / "benchmarks" / "compare_inputs" / f"2d-random-texture_seed{meta['seed']}.json")
+                         .read_text())
         assert (meta["steps"], meta["seconds"]) == (run["steps"], round(run["seconds"], 1))
         assert "random_texture" in meta["augmentation"] and meta["version"] == 5
     assert weights.metadata("unet", version=5)["augmentation"] != weights.metadata("unet", version=4)["augmentation"]
@@ -60,7 +61,8 @@ def test_version_5_training_md_is_the_stored_runs():
 
     text = (ROOT / "data" / "weights" / weights.V5 / "TRAINING.md").read_text()
     words = " ".join(text.split())
-    runs = {(design, seed): json.loads((ROOT / "benchmarks" / "compare_inputs" / f"{design}_seed{seed}.json").read_text())
+    folder = ROOT / "benchmarks" / "compare_inputs"
+    runs = {(design, seed): json.loads((folder / f"{design}_seed{seed}.json").read_text())
             for design in ("2d-canal-at-apex", "2d-random-texture") for seed in (0, 1, 2)}
     for (design, seed), r in runs.items():
         s = held_out.summarise(r["rows"])
@@ -98,8 +100,8 @@ def test_version_5_training_md_is_the_stored_runs():
     for v in (4, 5):  # its single networks score as --score-versions stored them
         assert held_out.summarise([r for r in held if r["candidate"] == f"version {v}"]) == pytest.approx(
             held_out.summarise(stored[v]["rows"]))
-    plausible = {v: sum(r["plausible"] for r in real["unlabelled"] if r["candidate"] == f"version {v}, three seeds' mean")
-                 for v in (4, 5)}
+    plausible = {v: sum(r["plausible"] for r in real["unlabelled"]
+                        if r["candidate"] == f"version {v}, three seeds' mean") for v in (4, 5)}
     v1 = np.mean([r["dice"] for r in real["phantom_v1"] if r["candidate"] == "version 5, three seeds' mean"])
     assert (f"held-out Dice {means[5]['dice']:.3f}, worst volume error {means[5]['max_abs_volume_error_percent']:.1f} % "
             f"(version 4's three seeds' mean: {means[4]['dice']:.3f}, {means[4]['max_abs_volume_error_percent']:.1f} %), "

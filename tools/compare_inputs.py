@@ -69,7 +69,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHOICE = "## The choice of input: 2D, 2.5D or 3D"
 BLOCK = 8  # slices per 3D block
 DESIGNS = ("2d", "2.5d", "3d", "2d-context", "2d-plain", "2d-no-targets", "2d-varied", "2d-target-apex", "2d-canal-at-apex",
-           "2d-vesicles", "2.5d-canal-at-apex", "2d-instance-norm", "2d-random-texture")
+           "2d-vesicles", "2.5d-canal-at-apex", "2d-instance-norm", "2d-random-texture", "2d-vesicles-random-texture")
 
 
 def _cpu() -> float:
@@ -312,7 +312,8 @@ def _bank_variant(design):
         return no_targets_below_the_apex()
     layout = {"2d-varied": "varied", "2d-target-apex": "target_apex", "2d-canal-at-apex": "canal_at_apex",
               "2d-vesicles": "canal_at_apex_vesicles", "2.5d-canal-at-apex": "canal_at_apex",
-              "2d-instance-norm": "canal_at_apex", "2d-random-texture": "canal_at_apex"}.get(design)
+              "2d-instance-norm": "canal_at_apex", "2d-random-texture": "canal_at_apex",
+              "2d-vesicles-random-texture": "canal_at_apex_vesicles"}.get(design)
     return bank_layout(layout) if layout else contextlib.nullcontext()
 
 
@@ -377,7 +378,8 @@ def run(design, seed, steps, out: Path, cases) -> dict:
         train_module.memory_format = lambda on: torch.contiguous_format
     try:
         augment = {"2d-context": randomise_with_context,
-                   "2d-random-texture": randomise_with_texture}.get(design, randomise_batch)
+                   "2d-random-texture": randomise_with_texture,
+                   "2d-vesicles-random-texture": randomise_with_texture}.get(design, randomise_batch)
         fit(model, train, val, max_steps=steps, batch_size=batch, lr=2e-3, augment=augment, seed=seed,
             checkpoint=checkpoint, progress=False, plot=False, val_every=max(50, steps // 10),
             lr_decay=None if design == "2d-plain" else "cosine")
@@ -454,8 +456,8 @@ def bundle(run_name: str, out: Path, *, member: bool = False) -> Path:
         val = SynthSlices("val", progress=False)
     record = dict(
         name="unet", version=version, recipe=dict(depth=3, width=16), steps=result["steps"], batch_size=16,
-        lr=2e-3, lr_decay="cosine", augmentation=AUGMENTATION.get(result["design"], "randomise_batch"), with_v1=True, end_repeats=1,
-        seed=result["seed"], data=data,
+        lr=2e-3, lr_decay="cosine", augmentation=AUGMENTATION.get(result["design"], "randomise_batch"),
+        with_v1=True, end_repeats=1, seed=result["seed"], data=data,
         seconds=round(result["seconds"], 1), cpu_seconds=round(result["cpu_seconds"], 1),
         val_dice=round(float(train_module.evaluate_dice(model, val)), 4), parameters=nets.count_parameters(model),
         made_by=f"python tools/compare_inputs.py --steps {result['steps']} --seeds {result['seed']} "
