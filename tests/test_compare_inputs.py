@@ -191,3 +191,33 @@ def test_training_md_quotes_the_stored_random_texture_runs():
     for scan in ("Prostate3T-03-0001", "Prostate3T-03-0002"):
         ml = [next(q["volume_ml"] for q in r["real"] if q["scan"] == scan) for r in textures]
         assert f"{scan} {min(ml):.1f}-{max(ml):.1f} mL" in training, scan
+
+
+def test_training_md_quotes_the_stored_vesicles_with_random_texture_runs():
+    """TRAINING.md's sentences on *2d-vesicles-random-texture* are its two stored runs' numbers."""
+    from medseg_edu.methods import held_out
+
+    folder = ROOT / "benchmarks" / "compare_inputs"
+    results = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    by_design = {}
+    for r in results:
+        by_design.setdefault(r["design"], []).append(r)
+
+    def mean(design, key):
+        return np.mean([held_out.summarise(r["rows"])[key] for r in by_design[design]])
+
+    training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
+    both = "2d-vesicles-random-texture"
+    assert f"GIN's equal (Dice {mean(both, 'dice'):.3f} against {mean('2d-random-texture', 'dice'):.3f})" in training
+    assert (f"({mean(both, 'base_recall'):.2f} against {mean('2d-random-texture', 'base_recall'):.2f} and "
+            f"{mean('2d-vesicles', 'base_recall'):.2f})") in training
+    found = {design: mean(design, "slices_found") for design in by_design}
+    assert max(found, key=found.get) == both and f"of any design ({found[both]:.3f})" in training
+    seed0, seed1 = ({q["scan"]: q for q in r["real"]} for r in sorted(by_design[both], key=lambda r: r["seed"]))
+    for scan in ("Prostate3T-03-0001", "Prostate3T-03-0004"):
+        assert f"{scan} {seed0[scan]['volume_ml']:.1f} mL over {seed0[scan]['extent_mm']:.0f} mm" in training
+    first = seed1["Prostate3T-03-0001"]
+    assert (f"Prostate3T-03-0001 {first['volume_ml']:.1f} mL, with {first['outside_percent']:.0f} % of the mask "
+            "outside") in training
+    counts = [sum(q["plausible"] for q in seeds.values()) for seeds in (seed0, seed1)]
+    assert "{} and {} of 6 plausible. Not kept.".format(*counts) in training
