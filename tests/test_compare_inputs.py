@@ -16,6 +16,18 @@ import compare_inputs  # noqa: E402
 from medseg_edu import weights  # noqa: E402
 from medseg_edu.data import pelvis, synth  # noqa: E402
 
+RUNS = ROOT / "benchmarks" / "compare_inputs"
+
+
+def stored_run(design: str, seed: int = 0) -> dict:
+    """One stored compare_inputs run (benchmarks/compare_inputs/<design>_seed<seed>.json)."""
+    return json.loads((RUNS / f"{design}_seed{seed}.json").read_text())
+
+
+def stored_runs() -> list[dict]:
+    """Every stored compare_inputs run, in file-name order."""
+    return [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
+
 
 @pytest.mark.parametrize("design, layout", [("2d-varied", "varied"), ("2d-target-apex", "target_apex"),
                                             ("2d-canal-at-apex", "canal_at_apex"),
@@ -47,8 +59,7 @@ def test_version_5_is_the_three_stored_random_texture_runs():
     members = weights.member_metadata("unet", version=5)
     assert [m["seed"] for m in members] == [0, 1, 2]
     for meta in members:
-        run = json.loads((ROOT / "benchmarks" / "compare_inputs" / f"2d-random-texture_seed{meta['seed']}.json")
-                         .read_text())
+        run = stored_run("2d-random-texture", meta["seed"])
         assert (meta["steps"], meta["seconds"]) == (run["steps"], round(run["seconds"], 1))
         assert "random_texture" in meta["augmentation"] and meta["version"] == 5
     assert weights.metadata("unet", version=5)["augmentation"] != weights.metadata("unet", version=4)["augmentation"]
@@ -61,8 +72,7 @@ def test_version_5_training_md_is_the_stored_runs():
 
     text = (ROOT / "data" / "weights" / weights.V5 / "TRAINING.md").read_text()
     words = " ".join(text.split())
-    folder = ROOT / "benchmarks" / "compare_inputs"
-    runs = {(design, seed): json.loads((folder / f"{design}_seed{seed}.json").read_text())
+    runs = {(design, seed): stored_run(design, seed)
             for design in ("2d-canal-at-apex", "2d-random-texture") for seed in (0, 1, 2)}
     for (design, seed), r in runs.items():
         s = held_out.summarise(r["rows"])
@@ -129,7 +139,7 @@ def test_instance_norm_replaces_every_batchnorm_and_normalises_each_slice_alone(
 
 def test_training_md_has_the_rows_the_stored_runs_give():
     """The table of TRAINING.md's section CHOICE is compare_inputs' report of benchmarks/compare_inputs/."""
-    results = [json.loads(p.read_text()) for p in sorted((ROOT / "benchmarks" / "compare_inputs").glob("*.json"))]
+    results = stored_runs()
     rows = [line for line in compare_inputs.report(results).splitlines() if line.startswith("| ")]
     training = (ROOT / "data" / "weights" / "TRAINING.md").read_text().splitlines()
     for row in rows[2:]:
@@ -165,10 +175,8 @@ def test_training_md_quotes_the_stored_random_texture_runs():
     version 4's recipe (*2d-canal-at-apex*, three seeds)."""
     from medseg_edu.methods import held_out
 
-    def run(design, seed=0):
-        return json.loads((ROOT / "benchmarks" / "compare_inputs" / f"{design}_seed{seed}.json").read_text())
-
-    textures, canals = [run("2d-random-texture", s) for s in (0, 1, 2)], [run("2d-canal-at-apex", s) for s in (0, 1, 2)]
+    textures = [stored_run("2d-random-texture", s) for s in (0, 1, 2)]
+    canals = [stored_run("2d-canal-at-apex", s) for s in (0, 1, 2)]
     training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
     readme = " ".join((ROOT / "README.md").read_text().split())
     gin_dice = [held_out.summarise(r["rows"])["dice"] for r in textures]
@@ -197,10 +205,8 @@ def test_training_md_quotes_the_stored_vesicles_with_random_texture_runs():
     """TRAINING.md's sentences on *2d-vesicles-random-texture* are its two stored runs' numbers."""
     from medseg_edu.methods import held_out
 
-    folder = ROOT / "benchmarks" / "compare_inputs"
-    results = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     by_design = {}
-    for r in results:
+    for r in stored_runs():
         by_design.setdefault(r["design"], []).append(r)
 
     def mean(design, key):

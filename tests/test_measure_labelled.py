@@ -115,6 +115,14 @@ def test_each_candidate_segments_as_the_method_does(pair, nets):
 STORED = json.loads((ROOT / "benchmarks" / "real_plausibility.json").read_text())
 
 
+def plausible_counts(tried):
+    """Plausible real masks per candidate of a run's unlabelled rows ``tried``, and of the stored plain run over
+    the same candidates: the two lists that a "(a-b of 6 per candidate, against c-d)" sentence compares."""
+    names = list(dict.fromkeys(r["candidate"] for r in tried))
+    return [[sum(r["plausible"] for r in rows if r["candidate"] == c) for c in names]
+            for rows in (tried, STORED["unlabelled"])]
+
+
 def test_an_unlabelled_scan_is_judged_as_stored(nets):
     name, candidate = REAL_SCANS[0], "version 2 (default)"
     rows = measure_labelled.judge_unlabelled([(name, real_scan(name))], {candidate: nets[candidate]})
@@ -232,9 +240,7 @@ def test_training_md_quotes_the_stored_batchnorm_adaptation():
 
     new, old = spreads(adapted["unlabelled"]), spreads(STORED["unlabelled"])
     assert f"volume spread {min(new):.0f}-{max(new):.0f} % against {min(old):.0f}-{max(old):.0f} %" in training
-    new, old = [[sum(r["plausible"] for r in rows if r["candidate"] == c)  # the candidates of the adapted run
-                 for c in dict.fromkeys(r["candidate"] for r in adapted["unlabelled"])]
-                for rows in (adapted["unlabelled"], STORED["unlabelled"])]
+    new, old = plausible_counts(adapted["unlabelled"])
     assert f"({min(new)}-{max(new)} of 6 per candidate, against {min(old)}-{max(old)})" in training
     v1 = {c: np.mean([r["dice"] for r in rows if r["candidate"] == "version 4"])
           for c, rows in (("adapted", adapted["phantom_v1"]), ("plain", STORED["phantom_v1"]))}
@@ -289,8 +295,6 @@ def test_training_md_quotes_the_stored_bias_correction():
     scan = "Prostate3T-03-0003"
     assert f"{scan} {volume(corrected['unlabelled'], scan):.1f} against {volume(STORED['unlabelled'], scan):.1f} mL" \
         in training
-    new, old = [[sum(r["plausible"] for r in rows if r["candidate"] == c)  # the candidates of the corrected run
-                 for c in dict.fromkeys(r["candidate"] for r in corrected["unlabelled"])]
-                for rows in (corrected["unlabelled"], STORED["unlabelled"])]
+    new, old = plausible_counts(corrected["unlabelled"])
     assert sum(new) < sum(old)
     assert f"({min(new)}-{max(new)} of 6 per candidate, against {min(old)}-{max(old)})" in training
