@@ -181,6 +181,43 @@ def test_without_scans_it_says_what_to_give():
         measure_labelled.main(["--json", "out.json"])
 
 
+def test_thresholds_outside_zero_one_are_refused(capsys):
+    for wrong in ("1.5", "0", "-0.2"):
+        with pytest.raises(SystemExit):
+            measure_labelled.main(["--held-out", "--thresholds", "0.5", wrong])
+        assert "--thresholds are gland probabilities between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_candidate_at_another_threshold_is_named_by_it_and_its_mask_grows(pair, nets):
+    case, _, _ = pair
+    mean = "version 5, three seeds' mean"
+    assert measure_labelled.at_threshold(mean, 0.5) == mean
+    assert measure_labelled.at_threshold(mean, 0.4) == f"{mean}, threshold 0.4"
+    assert measure_labelled.version_of(measure_labelled.at_threshold(mean, 0.35)) == 5
+    one = {"version 3": nets["version 3"]}
+    plain = measure_labelled.raw_masks(case.image, case.spacing, one)
+    both = measure_labelled.raw_masks(case.image, case.spacing, one, thresholds=(0.5, 0.2))
+    assert list(both) == ["version 3", "version 3, threshold 0.2"]
+    assert np.array_equal(both["version 3"], plain["version 3"])
+    low, high = both["version 3, threshold 0.2"], both["version 3"]
+    assert low.sum() > high.sum() and not (high & ~low).any()  # a lower threshold only adds voxels
+
+
+@pytest.mark.slow
+def test_each_threshold_has_its_own_seeds_spread(pair, nets):
+    case, _, _ = pair
+    v4 = {name: models for name, models in nets.items() if name.startswith("version 4")}
+    rows = measure_labelled.measure([case], v4, thresholds=(0.5, 0.2))
+    assert [r["candidate"] for r in rows] == [measure_labelled.at_threshold(name, t) for name in v4 for t in (0.5, 0.2)]
+    for t in (0.5, 0.2):
+        own = {r["candidate"]: r for r in rows if r["threshold"] == t}
+        seeds = [own[measure_labelled.at_threshold(c, t)]["true_ml"]
+                 * (1 + own[measure_labelled.at_threshold(c, t)]["volume_error_percent"] / 100)
+                 for c in ("version 4", "version 4, seed 1", "version 4, seed 2")]
+        mean = own[measure_labelled.at_threshold("version 4, three seeds' mean", t)]
+        assert mean["members_spread_percent"] == pytest.approx(spread_percent(seeds))
+
+
 @pytest.mark.slow
 def test_batchnorm_adaptation_takes_the_scans_statistics_and_leaves_the_network_alone(pair, nets):
     import torch

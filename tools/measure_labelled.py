@@ -6,6 +6,7 @@
     python tools/measure_labelled.py --held-out                 # the 32 held-out phantom cases, as a check
     python tools/measure_labelled.py ... --adapt-batchnorm      # the same, each scan's own BatchNorm statistics
     python tools/measure_labelled.py ... --correct-bias         # the same, each scan N4 bias-corrected first
+    python tools/measure_labelled.py ... --thresholds 0.5 0.4   # every candidate at each gland-probability threshold
     python tools/measure_labelled.py ... --json results.json
 
 The candidates are U-Net weight versions 2 (the default), 3, 4 and 5, the two other seeds of
@@ -39,6 +40,12 @@ SimpleITK's ``N4BiasFieldCorrectionImageFilter`` on a copy shrunk 4 x in-plane, 
 mask). The training phantoms carry a random bias field, so the networks have seen drift; whether a
 real coil's drift is beyond what they saw is what this measures. Results in ``data/weights/TRAINING.md``
 too; the two options can be combined.
+
+``--thresholds`` segments with each candidate at several thresholds of its gland probability (default
+0.5 alone, as ``segment`` does); a candidate at another threshold is named with it ("version 5, three
+seeds' mean, threshold 0.4"). The networks run once per scan whatever the number of thresholds. A lower
+threshold gives larger masks; whether that is right only truth can say: the held-out phantoms and the
+labelled scans.
 
 The labels are read from disk and only compared with; nothing here trains, and nothing labels a scan.
 MSD Task05 and NCI-ISBI label maps are among the 92 expert outlines the training phantoms borrow
@@ -88,6 +95,11 @@ MEMBER_VERSIONS = (4, 5)
 def ensemble(version: int) -> str:
     """The name of the candidate that thresholds the mean probability of a version's seeds."""
     return f"version {version}, three seeds' mean"
+
+
+def at_threshold(candidate: str, threshold: float) -> str:
+    """The name of ``candidate`` segmenting at gland probability ``threshold`` (unchanged at 0.5, the default)."""
+    return candidate if threshold == 0.5 else f"{candidate}, threshold {threshold:g}"
 
 
 def version_of(candidate: str) -> int:
@@ -146,8 +158,9 @@ def bias_corrected(image, spacing, *, shrink=4):
     return np.transpose(sitk.GetArrayFromImage(scan / field), (2, 1, 0)).astype(np.float32)
 
 
-def raw_masks(image, spacing, nets, *, adapt_batchnorm=False, correct_bias=False) -> dict:
-    """Each candidate's thresholded mask, before its largest piece is kept (each network runs once)."""
+def raw_masks(image, spacing, nets, *, adapt_batchnorm=False, correct_bias=False, thresholds=(0.5,)) -> dict:
+    """Each candidate's thresholded mask at each threshold (:func:`at_threshold` names them), before its
+    largest piece is kept; each network runs once."""
     probabilities = {}
     if correct_bias:
         image = bias_corrected(image, spacing)
@@ -158,19 +171,25 @@ def raw_masks(image, spacing, nets, *, adapt_batchnorm=False, correct_bias=False
             probabilities[id(model)] = probability_volume(run, image, spacing, tta=True)
         return probabilities[id(model)]
 
+    masks = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the input warnings of a real scan are not what is measured here
-        return {name: np.mean([probability(m) for m in models], axis=0) >= 0.5 for name, models in nets.items()}
+        for name, models in nets.items():
+            mean = np.mean([probability(m) for m in models], axis=0)
+            masks.update({at_threshold(name, t): mean >= t for t in thresholds})
+    return masks
 
 
-def _seeds_spreads(masks, spacing, nets) -> dict:
-    """Weight version -> spread (%) of the volumes of the single-network candidates its three seeds' mean is made of."""
+def _seeds_spreads(masks, spacing, nets, threshold=0.5) -> dict:
+    """Weight version -> spread (%) of the volumes of the single-network candidates its three seeds' mean is
+    made of, each at ``threshold``."""
     spreads = {}
     for version in MEMBER_VERSIONS:
         if ensemble(version) in nets:
             seeds = [name for name, models in nets.items()
                      if len(models) == 1 and any(models[0] is m for m in nets[ensemble(version)])]
-            spreads[version] = spread_percent([volumetry.volume_ml(masks[name], spacing) for name in seeds])
+            spreads[version] = spread_percent([volumetry.volume_ml(masks[at_threshold(name, threshold)], spacing)
+                                               for name in seeds])
     return spreads
 
 
@@ -181,32 +200,38 @@ def outline_trained_on(case_name: str) -> bool:
     return shape_id in TRAIN_SHAPES
 
 
-def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False) -> list[dict]:
-    """Labelled scans: one row per (case, candidate), :func:`medseg_edu.methods.held_out.score` and the case's volumes."""
+def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False, thresholds=(0.5,)) -> list[dict]:
+    """Labelled scans: one row per (case, candidate, threshold), :func:`medseg_edu.methods.held_out.score` and the
+    case's volumes."""
     rows = []
     for case in cases:
         truth_ml = volumetry.volume_ml(case.gland, case.spacing)
         ellipsoid_error = volumetry.volume_error_percent(truth_ml, volumetry.ellipsoid_volume_ml(case.gland,
                                                                                                   case.spacing))
-        raws = raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm, correct_bias=correct_bias)
+        raws = raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm, correct_bias=correct_bias,
+                         thresholds=thresholds)
         masks = {name: largest_component(raw) for name, raw in raws.items()}
-        spreads = _seeds_spreads(masks, case.spacing, nets)
-        for candidate, mask in masks.items():
-            rows.append(dict(case=case.name, candidate=candidate, true_ml=truth_ml,
-                             outline_trained_on=outline_trained_on(case.name), ellipsoid_error_percent=ellipsoid_error,
-                             members_spread_percent=spreads.get(version_of(candidate), float("nan")),
-                             **held_out.score(mask, case)))
+        spreads = {t: _seeds_spreads(masks, case.spacing, nets, t) for t in thresholds}
+        for candidate in nets:
+            for threshold in thresholds:
+                name = at_threshold(candidate, threshold)
+                rows.append(dict(case=case.name, candidate=name, threshold=threshold, true_ml=truth_ml,
+                                 outline_trained_on=outline_trained_on(case.name),
+                                 ellipsoid_error_percent=ellipsoid_error,
+                                 members_spread_percent=spreads[threshold].get(version_of(candidate), float("nan")),
+                                 **held_out.score(masks[name], case)))
         print(f"{case.name}: {truth_ml:.1f} mL, ellipsoid {ellipsoid_error:+.1f} %, seeds' volume spread "
-              + ", ".join(f"version {v} {spread:.0f} %" for v, spread in spreads.items()), flush=True)
+              + ", ".join(f"version {v} {spread:.0f} %" for v, spread in spreads[thresholds[0]].items()), flush=True)
     return rows
 
 
-def judge_unlabelled(scans, nets, *, adapt_batchnorm=False, correct_bias=False) -> list[dict]:
+def judge_unlabelled(scans, nets, *, adapt_batchnorm=False, correct_bias=False, thresholds=(0.5,)) -> list[dict]:
     """Unlabelled real scans: one row per (scan, candidate), :func:`medseg_edu.methods.quality.plausibility`."""
     rows = []
     for name, volume in scans:
         image = np.asarray(volume.array, np.float32)
-        raws = raw_masks(image, volume.spacing, nets, adapt_batchnorm=adapt_batchnorm, correct_bias=correct_bias)
+        raws = raw_masks(image, volume.spacing, nets, adapt_batchnorm=adapt_batchnorm, correct_bias=correct_bias,
+                         thresholds=thresholds)
         for candidate, raw in raws.items():
             rows.append(dict(scan=name, candidate=candidate,
                              **plausibility(largest_component(raw), volume.spacing, raw_mask=raw)))
@@ -214,13 +239,13 @@ def judge_unlabelled(scans, nets, *, adapt_batchnorm=False, correct_bias=False) 
     return rows
 
 
-def phantom_v1_dice(nets, cases=None, *, adapt_batchnorm=False, correct_bias=False) -> list[dict]:
+def phantom_v1_dice(nets, cases=None, *, adapt_batchnorm=False, correct_bias=False, thresholds=(0.5,)) -> list[dict]:
     """Dice of every candidate on the phantom-v1 test split (or on ``cases``)."""
     cases = prostate_split("test") if cases is None else cases
     return [dict(case=case.name, candidate=candidate, dice=dice(largest_component(raw), case.gland))
             for case in cases
             for candidate, raw in raw_masks(case.image, case.spacing, nets, adapt_batchnorm=adapt_batchnorm,
-                                            correct_bias=correct_bias).items()]
+                                            correct_bias=correct_bias, thresholds=thresholds).items()]
 
 
 def verdicts(rows) -> dict:
@@ -262,7 +287,9 @@ def report(rows) -> str:
         lines.append(f"| {r['case']} | {r['candidate']} | {r['dice']:.3f} | {r['volume_error_percent']:+.1f} % | "
                      f"{r['apex_recall']:.2f} | {r['base_recall']:.2f} | {r['slices_found']:.2f} |")
     cases = list(dict.fromkeys(r["case"] for r in rows))
-    spread = {(r["case"], version_of(r["candidate"])): r["members_spread_percent"] for r in rows}
+    first = rows[0].get("threshold", 0.5)  # the seeds' spread at the first threshold measured
+    spread = {(r["case"], version_of(r["candidate"])): r["members_spread_percent"] for r in rows
+              if r.get("threshold", 0.5) == first}
     versions = [v for v in MEMBER_VERSIONS if any(key[1] == v for key in spread)]
     lines += ["", "| case | true volume | ellipsoid on the expert outline | "
               + "".join(f"version {v}'s seeds' spread | " for v in versions) + "outline a training shape |",
@@ -300,11 +327,11 @@ def report_unlabelled(rows) -> str:
     scans = list(dict.fromkeys(r["scan"] for r in rows))
     cell = {(r["scan"], r["candidate"]): r for r in rows}
     lines = ["Unlabelled real scans: volume (mL) / 2D solidity / plausible", "",
-             "| scan | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for scan in scans:
-        lines.append(f"| {scan} | " + " | ".join(
+             "| candidate | " + " | ".join(scans) + " |", "|---|" + "---|" * len(scans)]
+    for c in names:
+        lines.append(f"| {c} | " + " | ".join(
             f"{cell[scan, c]['volume_ml']:.1f} / {cell[scan, c]['solidity_2d']:.2f} / "
-            f"{'yes' if cell[scan, c]['plausible'] else 'no'}" for c in names) + " |")
+            f"{'yes' if cell[scan, c]['plausible'] else 'no'}" for scan in scans) + " |")
     lines += ["", f"Verdicts (issue 22: at least {MIN_PLAUSIBLE_SHARE:.0%} of the unlabelled scans plausible):", ""]
     for c in names:
         n = sum(cell[scan, c]["plausible"] for scan in scans)
@@ -335,12 +362,17 @@ def main(argv=None) -> int:
                         help="re-estimate every BatchNorm layer's statistics on each scan before segmenting it")
     parser.add_argument("--correct-bias", action="store_true",
                         help="divide out each scan's N4 bias field before segmenting it")
+    parser.add_argument("--thresholds", nargs="+", type=float, default=[0.5], metavar="P",
+                        help="segment at each of these gland-probability thresholds (default 0.5)")
     parser.add_argument("--json", type=Path, help="also write every row and verdict here")
     args = parser.parse_args(argv)
     if not (args.msd or args.pair or args.unlabelled is not None or args.phantom_v1 or args.held_out):
         parser.error("give something to measure: --msd ROOT, --pair IMAGE LABEL, --unlabelled [FOLDER ...], "
                      "--phantom-v1 or --held-out")
-    adapt = dict(adapt_batchnorm=args.adapt_batchnorm, correct_bias=args.correct_bias)
+    if not all(0.0 < t < 1.0 for t in args.thresholds):
+        parser.error(f"--thresholds are gland probabilities between 0 and 1, got {args.thresholds}")
+    adapt = dict(adapt_batchnorm=args.adapt_batchnorm, correct_bias=args.correct_bias,
+                 thresholds=tuple(args.thresholds))
     nets, out = candidates(), dict(adapt)
     cases = [load_labelled_scan(image, label) for image, label in args.pair]
     if args.msd:
