@@ -335,3 +335,60 @@ def test_training_md_quotes_the_stored_bias_correction():
     new, old = plausible_counts(corrected["unlabelled"])
     assert sum(new) < sum(old)
     assert f"({min(new)}-{max(new)} of 6 per candidate, against {min(old)}-{max(old)})" in training
+
+
+def test_training_md_quotes_the_stored_thresholds():
+    """TRAINING.md's threshold sentences are the stored run's numbers (benchmarks/thresholds.json)."""
+    from medseg_edu.methods import held_out
+
+    run = json.loads((ROOT / "benchmarks" / "thresholds.json").read_text())
+    training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
+    thresholds = run["thresholds"]
+    assert thresholds == [0.5, 0.45, 0.4, 0.35, 0.3] and not run["adapt_batchnorm"] and not run["correct_bias"]
+    at = measure_labelled.at_threshold
+    # at 0.5 the run is the stored plain one, bit for bit
+    plain = {(r["scan"], r["candidate"]): r["volume_ml"] for r in STORED["unlabelled"]}
+    assert {(r["scan"], r["candidate"]): r["volume_ml"] for r in run["unlabelled"] if r["candidate"] in
+            {c for _, c in plain}} == plain
+    for version in (2, 3, 4, 5):
+        rows = [r for r in run["held_out"] if r["candidate"] == at(
+            "version 2 (default)" if version == 2 else f"version {version}", 0.5)]
+        assert [r["dice"] for r in rows] == [r["dice"] for r in held_out.stored_scores("unet")[version]["rows"]]
+
+    def plausible(candidate, t):
+        return sum(r["plausible"] for r in run["unlabelled"] if r["candidate"] == at(candidate, t))
+
+    mean, seed2 = "version 5, three seeds' mean", "version 5, seed 2"
+    assert [plausible(mean, t) for t in thresholds] == [3, 4, 5, 5, 2]
+    assert [plausible(seed2, t) for t in thresholds] == [4, 4, 5, 5, 5]
+    assert ("at 0.4 and at 0.35 is the first candidate with 5 of 6 plausible masks (0.45: 4, 0.5: 3, 0.3: 2), and so "
+            "is its seed 2 at 0.3-0.4; every other candidate has 0-3 at every threshold") in training
+    others = [plausible(c, t) for c in dict.fromkeys(r["candidate"] for r in STORED["unlabelled"])
+              if c not in (mean, seed2) for t in thresholds]
+    assert min(others) == 0 and max(others) == 3
+
+    def summary(candidate, t):
+        rows = [r for r in run["held_out"] if r["candidate"] == at(candidate, t)]
+        return dict(held_out.summarise(rows), signed=float(np.mean([r["volume_error_percent"] for r in rows])),
+                    v1=float(np.mean([r["dice"] for r in run["phantom_v1"] if r["candidate"] == at(candidate, t)])))
+
+    low, high = summary(mean, 0.4), summary(mean, 0.5)
+    assert (f"Dice {low['dice']:.3f} against {high['dice']:.3f}, mean signed volume error {low['signed']:+.1f} against "
+            f"{high['signed']:+.1f} %, worst {low['max_abs_volume_error_percent']:.1f} against "
+            f"{high['max_abs_volume_error_percent']:.1f} %, for an apex and base recall of {low['apex_recall']:.2f} and "
+            f"{low['base_recall']:.2f} against {high['apex_recall']:.2f} and {high['base_recall']:.2f} (phantom-v1 test "
+            f"Dice {low['v1']:.3f} against {high['v1']:.3f})") in training
+    assert low["signed"] > high["signed"] > 0  # it measures more than the truth, more so at 0.4
+    low, high = summary("version 2 (default)", 0.4), summary("version 2 (default)", 0.5)
+    assert (f"version 2, at 0.4: Dice {low['dice']:.3f} against {high['dice']:.3f}, worst volume error "
+            f"{low['max_abs_volume_error_percent']:.1f} against {high['max_abs_volume_error_percent']:.1f} %") in training
+
+    def volume(scan, t):
+        return next(r["volume_ml"] for r in run["unlabelled"] if r["scan"] == scan and r["candidate"] == at(mean, t))
+
+    assert f"grows from {volume('ProstateX-0000', 0.5):.1f} to {volume('ProstateX-0000', 0.4):.1f} mL" in training
+    assert f"Prostate3T-03-0003 ({volume('Prostate3T-03-0003', 0.5):.1f} to {volume('Prostate3T-03-0003', 0.4):.1f} mL)" \
+        in training
+    # the two masks found wrong by eye are among those the check accepts at 0.5
+    accepted = {(r["scan"], r["candidate"]) for r in run["unlabelled"] if r["plausible"]}
+    assert {("ProstateX-0000", "version 4"), ("ProstateX-0000", seed2)} <= accepted
