@@ -389,6 +389,10 @@ def test_training_md_quotes_the_stored_thresholds():
     assert f"grows from {volume('ProstateX-0000', 0.5):.1f} to {volume('ProstateX-0000', 0.4):.1f} mL" in training
     assert f"Prostate3T-03-0003 ({volume('Prostate3T-03-0003', 0.5):.1f} to {volume('Prostate3T-03-0003', 0.4):.1f} mL)" \
         in training
+    notebook = json.loads((ROOT / "notebooks" / "10_real_scans.ipynb").read_text())
+    answer = " ".join("".join(next(c for c in notebook["cells"] if c.get("id") == "d81a6c5e")["source"]).split())
+    assert f"pass the plausibility check on {plausible(mean, 0.4)} of the 6 real scans" in answer
+    assert f"grows from {volume('ProstateX-0000', 0.5):.1f} to {volume('ProstateX-0000', 0.4):.1f} mL" in answer
     # the two masks found wrong by eye are among those the check accepts at 0.5
     accepted = {(r["scan"], r["candidate"]) for r in run["unlabelled"] if r["plausible"]}
     assert {("ProstateX-0000", "version 4"), ("ProstateX-0000", seed2)} <= accepted
