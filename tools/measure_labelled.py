@@ -23,7 +23,9 @@ versions 4 and 5, and the mean probability of each one's three seeds. Each segme
 - **Unlabelled real scans** (``--unlabelled``: the three bundled ones plus every NIfTI file in the
   folders given): ``methods.quality.plausibility`` of each mask (one compact piece of 15-150 mL,
   2D solidity >= 0.75, near the midline, as long as expert glands of its volume). Verdict: at
-  least five in six plausible.
+  least five in six plausible. Beside it, how many of the plausible masks also have both ends in
+  line with their middle, as every expert gland has (``ends_in_line``: no end pulled backwards
+  into the rectum or the seminal vesicles).
 - **Phantom v1** (``--phantom-v1``): Dice on its 20 test cases. Verdict: mean >= 0.95.
 - **Held-out phantoms** (``--held-out``): the labelled-scan table on ``methods.held_out``'s 32
   phantom cases (held-out real shapes, unseen styles), whose truth is known; without
@@ -335,7 +337,11 @@ def report_unlabelled(rows) -> str:
     lines += ["", f"Verdicts (issue 22: at least {MIN_PLAUSIBLE_SHARE:.0%} of the unlabelled scans plausible):", ""]
     for c in names:
         n = sum(cell[scan, c]["plausible"] for scan in scans)
-        lines.append(f"- {c}: {n} of {len(scans)} plausible ({_YES[n / len(scans) >= MIN_PLAUSIBLE_SHARE]})")
+        line = f"- {c}: {n} of {len(scans)} plausible ({_YES[n / len(scans) >= MIN_PLAUSIBLE_SHARE]})"
+        if all("ends_in_line" in cell[scan, c] for scan in scans):  # runs stored before the check lack it
+            both = sum(cell[scan, c]["plausible"] and cell[scan, c]["ends_in_line"] for scan in scans)
+            line += f"; {both} of them with both ends in line as in every expert gland"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.spatial import ConvexHull
@@ -31,6 +32,7 @@ from ..data import GRID, PIXEL_MM, normalise
 from ..masks import largest_component
 from ..metrics import dice
 from ..volumetry import volume_ml
+from .held_out import END_SHARE
 
 __all__ = ["Check", "QualityReport", "quality_report", "doubt_message", "warn_if_doubtful", "plausibility",
            "expert_extents", "PLAUSIBLE"]
@@ -582,6 +584,62 @@ def expert_extents(volume_ml=None, *, nearest=SIMILAR_GLANDS):
     return np.array([gland_shapes.craniocaudal_extent_mm(s) for s in ids])
 
 
+def end_offsets_mm(mask, spacing, *, share=END_SHARE) -> tuple[float, float]:
+    """Front-back offsets (mm) of a gland mask's two ends from its centre: ``(apex, base)``.
+
+    The centre of the mask's lowest ``share`` of slices (the apex end) and of its highest (the
+    base end), minus the centre of the whole mask, along the anterior axis: array axis 1 of an
+    RAS-canonical volume (what ``io`` and ``data`` return), positive towards the front. A
+    real gland's ends lie nearly in line with its middle (:func:`expert_end_offsets`); a mask
+    that runs on into the rectum below the apex, or into the seminal vesicles behind the
+    base, is pulled backwards there - and stays one compact piece, which no other check sees.
+
+    Parameters
+    ----------
+    mask : np.ndarray of bool, (x, y, z)
+    spacing : tuple of 3 float
+        Voxel size in mm.
+    share : float
+        Share of the mask's slices that make each end (default: the apex and base zones of
+        ``held_out``, 20 %; at least one slice).
+
+    Returns
+    -------
+    (float, float)
+        Apex and base offsets in mm; NaN for an empty mask.
+    """
+    mask = as_mask(np.asarray(mask), name="mask")
+    slices = np.flatnonzero(mask.any(axis=(0, 1)))
+    if slices.size == 0:
+        return float("nan"), float("nan")
+    rows = mask.sum(axis=0)                                 # (y, z): voxels per row of each slice
+    front_mm = np.arange(mask.shape[1]) * float(spacing[1])
+
+    def centre(ks):
+        per_row = rows[:, ks].sum(axis=1)
+        return float(per_row @ front_mm / per_row.sum())
+
+    n = max(1, int(round(share * slices.size)))
+    middle = centre(slices)
+    return centre(slices[:n]) - middle, centre(slices[-n:]) - middle
+
+
+@lru_cache(maxsize=1)
+def expert_end_offsets() -> np.ndarray:
+    """:func:`end_offsets_mm` of every usable expert gland: one ``(apex, base)`` row each (mm, read-only).
+
+    The 90 label maps of :mod:`medseg_edu.data.gland_shapes` (all 92 but the two excluded),
+    as released. Their range is what :func:`plausibility` accepts.
+    """
+    from ..data import gland_shapes
+
+    ids = [s for s in gland_shapes.SHAPE_IDS if s not in gland_shapes.EXCLUDED_SHAPES]
+    offsets = np.array([end_offsets_mm(labels > 0, spacing)
+                        for labels, spacing in (gland_shapes.label_map(s) for s in ids)])
+    offsets.flags.writeable = False
+    return offsets
+
+
 def plausibility(mask, spacing, *, raw_mask=None) -> dict:
     """What can be said about a whole-gland mask of a real scan without any label.
 
@@ -608,15 +666,21 @@ def plausibility(mask, spacing, *, raw_mask=None) -> dict:
         times slice spacing), ``expert_extent_mm`` (10th-90th percentile of the extents of the
         15 expert glands nearest in volume), ``midline_mm`` (left-right distance of the mask's
         centre from the middle of the field of view) and ``plausible`` (all of
-        :data:`PLAUSIBLE` met and the extent within the expert range).
+        :data:`PLAUSIBLE` met and the extent within the expert range) - issue 22's criteria. Beside
+        them, a check no expert gland fails: ``apex_offset_mm`` and ``base_offset_mm``
+        (:func:`end_offsets_mm`), ``expert_apex_offset_mm`` and ``expert_base_offset_mm`` (the
+        smallest and largest of :func:`expert_end_offsets`) and ``ends_in_line`` (both offsets
+        within those ranges: no end pulled backwards into the rectum or the seminal vesicles).
     """
     mask = as_mask(np.asarray(mask), name="mask")
     spacing = tuple(float(s) for s in spacing)
     raw = mask if raw_mask is None else _mask_like(raw_mask, mask.shape, "raw_mask")
     if not mask.any():
-        return dict(pieces=0, outside_percent=float("nan"), volume_ml=0.0, solidity_3d=float("nan"),
-                    solidity_2d=float("nan"), extent_mm=0.0, expert_extent_mm=(float("nan"),) * 2,
-                    midline_mm=float("nan"), plausible=False)
+        nan = float("nan")
+        return dict(pieces=0, outside_percent=nan, volume_ml=0.0, solidity_3d=nan, solidity_2d=nan, extent_mm=0.0,
+                    expert_extent_mm=(nan, nan), midline_mm=nan, plausible=False, apex_offset_mm=nan,
+                    base_offset_mm=nan, expert_apex_offset_mm=(nan, nan), expert_base_offset_mm=(nan, nan),
+                    ends_in_line=False)
     sizes = np.bincount(label(raw, connectivity=1).ravel())[1:]
     sizes = sizes[sizes > 0]
     main = largest_component(mask)
@@ -632,4 +696,9 @@ def plausibility(mask, spacing, *, raw_mask=None) -> dict:
                             and out["solidity_2d"] >= PLAUSIBLE["solidity_2d"]
                             and out["midline_mm"] <= PLAUSIBLE["midline_mm"]
                             and expert[0] <= extent <= expert[1])
+    apex, base = end_offsets_mm(mask, spacing)
+    low, high = expert_end_offsets().min(axis=0), expert_end_offsets().max(axis=0)
+    out.update(apex_offset_mm=apex, base_offset_mm=base, expert_apex_offset_mm=(float(low[0]), float(high[0])),
+               expert_base_offset_mm=(float(low[1]), float(high[1])),
+               ends_in_line=bool(low[0] <= apex <= high[0] and low[1] <= base <= high[1]))
     return out

@@ -396,6 +396,34 @@ def test_implausible_masks_are_told_apart():
     assert empty["volume_ml"] == 0 and not empty["plausible"]
 
 
+def test_a_mask_running_on_behind_its_apex_is_out_of_line():
+    """A gland that takes in a round structure behind its lowest slices (the rectum, as some networks draw it on
+    a real scan) stays one compact piece that passes issue 22's criteria; only its apex end moves backwards."""
+    spacing = (0.5, 0.5, 3.0)
+    gland = _ellipsoid_mask((300, 300, 24), spacing, (0, 0, 4), (22, 17, 17))
+    assert quality.end_offsets_mm(gland, spacing) == pytest.approx((0, 0), abs=0.3)
+    assert quality.plausibility(gland, spacing)["ends_in_line"]
+    behind = _ellipsoid_mask(gland.shape, spacing, (0, -14, -12), (15, 13, 8))    # 14 mm behind the lower gland
+    p = quality.plausibility(gland | behind, spacing)
+    assert p["pieces"] == 1 and p["plausible"]                                    # the old criteria pass it ...
+    assert p["apex_offset_mm"] < -10 and p["apex_offset_mm"] < p["expert_apex_offset_mm"][0]
+    assert abs(p["base_offset_mm"]) < 3 and not p["ends_in_line"]                  # ... its apex end does not
+    # the front is array axis 1 growing: the same structure in front of the apex moves that end forwards
+    in_front = _ellipsoid_mask(gland.shape, spacing, (0, 14, -12), (15, 13, 8))
+    assert quality.end_offsets_mm(gland | in_front, spacing)[0] > 10
+    assert quality.end_offsets_mm(np.zeros_like(gland), spacing) == pytest.approx((np.nan, np.nan), nan_ok=True)
+    assert not quality.plausibility(np.zeros_like(gland), spacing)["ends_in_line"]
+
+
+def test_every_expert_gland_has_its_ends_in_line():
+    offsets = quality.expert_end_offsets()
+    assert offsets.shape == (90, 2) and not offsets.flags.writeable
+    low, high = offsets.min(axis=0), offsets.max(axis=0)
+    # the ranges data/weights/TRAINING.md quotes: apex -7.0 to +6.9 mm, base -4.8 to +18.0 mm (forwards to the bladder neck)
+    assert [round(v, 1) for v in (low[0], high[0], low[1], high[1])] == [-7.0, 6.9, -4.8, 18.0]
+    assert np.median(offsets[:, 1]) > np.median(offsets[:, 0])
+
+
 def test_expert_extents_come_from_the_real_glands():
     every = quality.expert_extents()
     assert len(every) == 90 and 26 <= every.min() and every.max() <= 73
