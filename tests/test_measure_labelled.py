@@ -396,3 +396,41 @@ def test_training_md_quotes_the_stored_thresholds():
     # the two masks found wrong by eye are among those the check accepts at 0.5
     accepted = {(r["scan"], r["candidate"]) for r in run["unlabelled"] if r["plausible"]}
     assert {("ProstateX-0000", "version 4"), ("ProstateX-0000", seed2)} <= accepted
+
+
+def test_training_md_and_notebook_10_quote_the_stored_ends_check():
+    """The 'ends in line' sentences (TRAINING.md, notebook 10) are the stored runs' numbers; the stored runs carry
+    the check and issue 22's criteria as before."""
+    run = json.loads((ROOT / "benchmarks" / "thresholds.json").read_text())
+    training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
+    notebook = json.loads((ROOT / "notebooks" / "10_real_scans.ipynb").read_text())
+    prose = " ".join("".join(next(c for c in notebook["cells"] if c.get("id") == "c1e6a4f9")["source"]).split())
+    rows = {(r["scan"], r["candidate"]): r for r in STORED["unlabelled"]}
+    assert all("ends_in_line" in r for r in rows.values())
+
+    def both(candidate, unlabelled=STORED["unlabelled"]):
+        return sum(r["plausible"] and r["ends_in_line"] for r in unlabelled if r["candidate"] == candidate)
+
+    names = list(dict.fromkeys(r["candidate"] for r in STORED["unlabelled"]))
+    assert {c: both(c) for c in names if both(c)} == {
+        "version 5": 1, "version 5, seed 1": 1, "version 5, seed 2": 1, "version 5, three seeds' mean": 2}
+    assert ("at 0.5: version 5's three-seed mean 2 of 6 scans, versions 5 and 5's seeds 1 and 2 one each, every "
+            "other candidate none") in training
+    every = {r["candidate"]: both(r["candidate"], run["unlabelled"]) for r in run["unlabelled"]}
+    best = max(every.values())
+    assert best == 3 and {c for c, n in every.items() if n == best} == {
+        f"version 5, seed 2, threshold {t}" for t in ("0.4", "0.35", "0.3")}
+    assert f"no candidate more than {best} of 6 (version 5's seed 2 at 0.3-0.4)" in training
+    assert f"No candidate keeps both ends in line on more than {best} of the 6 scans" in prose
+    for version, n in (("version 4", 2), ("version 2 (default)", 1)):  # "version 4's two", "the default's only one"
+        accepted = [r for r in STORED["unlabelled"] if r["candidate"] == version and r["plausible"]]
+        assert len(accepted) == n and not any(r["ends_in_line"] for r in accepted)
+    v4 = {scan: rows[scan, "version 4"]["apex_offset_mm"] for scan in ("ProstateX-0000", "Prostate3T-03-0002")}
+    assert (f"ProstateX-0000 with its apex end {-v4['ProstateX-0000']:.1f} mm behind the middle, Prostate3T-03-0002 "
+            f"{-v4['Prostate3T-03-0002']:.1f} mm") in training
+    assert f"Prostate3T-03-0002 with the apex end {-v4['Prostate3T-03-0002']:.1f} mm behind the middle" in prose
+    v2 = rows["ProstateX-0000", "version 2 (default)"]
+    assert f"at both ends ({-v2['apex_offset_mm']:.1f} and {-v2['base_offset_mm']:.1f} mm behind)" in training
+    first = [rows["Prostate3T-03-0001", c]["ends_in_line"] for c in names]
+    assert first == [c == "version 2 (default)" for c in names]
+    assert "on Prostate3T-03-0001 every candidate's mask but version 2's fails it too" in training
