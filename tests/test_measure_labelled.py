@@ -85,6 +85,9 @@ def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_pa
     for candidate in candidates:
         assert f"| {candidate} |" in printed
     assert "ellipsoid formula on the expert outline's diameters" in printed
+    assert all(r["outline_ends_in_line"] for r in rows)  # two phantom glands, each an expert shape as posed
+    assert all(isinstance(r["ends_in_line"], bool) for r in rows)
+    assert "| ends in line (mask / expert outline) |" in printed
 
 
 @pytest.fixture(scope="module")

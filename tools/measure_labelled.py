@@ -18,8 +18,10 @@ versions 4 and 5, and the mean probability of each one's three seeds. Each segme
   slices) and the share of labelled slices but the outermost 10 % at each end that get a
   prediction; beside them the volume spread of version 4's and of version 5's seeds and the
   ellipsoid formula on the expert outline's diameters, the radiologist's estimate a segmentation
-  has to beat. Verdicts: mean Dice >= 0.85, worst volume error <= 10 %, every inner labelled slice
-  found.
+  has to beat; and whether the mask's two ends, and the expert outline's, lie in line with their
+  middle (``quality.ends_in_line``, the truth-free check of the unlabelled scans, here tested where
+  the truth is known). Verdicts: mean Dice >= 0.85, worst volume error <= 10 %, every inner labelled
+  slice found.
 - **Unlabelled real scans** (``--unlabelled``: the three bundled ones plus every NIfTI file in the
   folders given): ``methods.quality.plausibility`` of each mask (one compact piece of 15-150 mL,
   2D solidity >= 0.75, near the midline, as long as expert glands of its volume). Verdict: at
@@ -81,7 +83,7 @@ from medseg_edu.masks import largest_component  # noqa: E402
 from medseg_edu.metrics import dice  # noqa: E402
 from medseg_edu.methods import held_out  # noqa: E402
 from medseg_edu.methods.deep import network_input, probability_volume  # noqa: E402
-from medseg_edu.methods.quality import plausibility  # noqa: E402
+from medseg_edu.methods.quality import ends_in_line, plausibility  # noqa: E402
 
 #: Issue 22's limits.
 MIN_MEAN_DICE = 0.85
@@ -214,6 +216,7 @@ def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False, threshold
                          thresholds=thresholds)
         masks = {name: largest_component(raw) for name, raw in raws.items()}
         spreads = {t: _seeds_spreads(masks, case.spacing, nets, t) for t in thresholds}
+        outline_in_line = ends_in_line(case.gland, case.spacing)  # how often the ends check wrongs a true gland
         for candidate in nets:
             for threshold in thresholds:
                 name = at_threshold(candidate, threshold)
@@ -221,7 +224,8 @@ def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False, threshold
                                  outline_trained_on=outline_trained_on(case.name),
                                  ellipsoid_error_percent=ellipsoid_error,
                                  members_spread_percent=spreads[threshold].get(version_of(candidate), float("nan")),
-                                 **held_out.score(masks[name], case)))
+                                 ends_in_line=ends_in_line(masks[name], case.spacing),
+                                 outline_ends_in_line=outline_in_line, **held_out.score(masks[name], case)))
         print(f"{case.name}: {truth_ml:.1f} mL, ellipsoid {ellipsoid_error:+.1f} %, seeds' volume spread "
               + ", ".join(f"version {v} {spread:.0f} %" for v, spread in spreads[thresholds[0]].items()), flush=True)
     return rows
@@ -283,11 +287,13 @@ def _verdict_table(rows, what) -> list[str]:
 
 def report(rows) -> str:
     """Labelled scans: the per-case tables and the verdicts, as Markdown."""
-    lines = ["| case | candidate | Dice | volume error | apex recall | base recall | inner slices found |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| case | candidate | Dice | volume error | apex recall | base recall | inner slices found | "
+             "ends in line (mask / expert outline) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['case']} | {r['candidate']} | {r['dice']:.3f} | {r['volume_error_percent']:+.1f} % | "
-                     f"{r['apex_recall']:.2f} | {r['base_recall']:.2f} | {r['slices_found']:.2f} |")
+                     f"{r['apex_recall']:.2f} | {r['base_recall']:.2f} | {r['slices_found']:.2f} | "
+                     f"{'yes' if r['ends_in_line'] else 'no'} / {'yes' if r['outline_ends_in_line'] else 'no'} |")
     cases = list(dict.fromkeys(r["case"] for r in rows))
     first = rows[0].get("threshold", 0.5)  # the seeds' spread at the first threshold measured
     spread = {(r["case"], version_of(r["candidate"])): r["members_spread_percent"] for r in rows
@@ -313,13 +319,17 @@ def report(rows) -> str:
 
 def report_held_out(rows) -> str:
     """Held-out phantoms: one summary line per candidate (phantoms, so not a verdict on real scans)."""
-    lines = [f"Held-out phantoms ({len({r['case'] for r in rows})} cases; truth known, but phantoms):", "",
-             "| candidate | mean Dice | median / worst abs. volume error | apex recall | base recall | slices found |",
-             "|---|---|---|---|---|---|"]
+    cases = {r["case"]: r for r in rows}
+    lines = [f"Held-out phantoms ({len(cases)} cases; truth known, but phantoms):", "",
+             "| candidate | mean Dice | median / worst abs. volume error | apex recall | base recall | slices found | "
+             "masks with both ends in line |", "|---|---|---|---|---|---|---|"]
     for candidate, s in verdicts(rows).items():
+        in_line = sum(r.get("ends_in_line", False) for r in rows if r["candidate"] == candidate)
         lines.append(f"| {candidate} | {s['dice']:.3f} | {s['median_abs_volume_error_percent']:.1f} / "
                      f"{s['max_abs_volume_error_percent']:.1f} % | {s['apex_recall']:.3f} | {s['base_recall']:.3f} | "
-                     f"{s['slices_found']:.3f} |")
+                     f"{s['slices_found']:.3f} | {in_line} of {s['cases']} |")
+    true_in_line = sum(r.get("outline_ends_in_line", False) for r in cases.values())
+    lines += ["", f"True glands with both ends in line: {true_in_line} of {len(cases)}."]
     return "\n".join(lines)
 
 

@@ -640,6 +640,17 @@ def expert_end_offsets() -> np.ndarray:
     return offsets
 
 
+def ends_in_line(mask, spacing) -> bool:
+    """Whether both :func:`end_offsets_mm` of a mask lie within the range of :func:`expert_end_offsets`.
+
+    ``False`` for an empty mask. A mask that runs on into the rectum below the apex, or into the
+    seminal vesicles behind the base, fails it while staying one compact piece.
+    """
+    apex, base = end_offsets_mm(mask, spacing)
+    low, high = expert_end_offsets().min(axis=0), expert_end_offsets().max(axis=0)
+    return bool(low[0] <= apex <= high[0] and low[1] <= base <= high[1])
+
+
 def plausibility(mask, spacing, *, raw_mask=None) -> dict:
     """What can be said about a whole-gland mask of a real scan without any label.
 
@@ -700,5 +711,5 @@ def plausibility(mask, spacing, *, raw_mask=None) -> dict:
     low, high = expert_end_offsets().min(axis=0), expert_end_offsets().max(axis=0)
     out.update(apex_offset_mm=apex, base_offset_mm=base, expert_apex_offset_mm=(float(low[0]), float(high[0])),
                expert_base_offset_mm=(float(low[1]), float(high[1])),
-               ends_in_line=bool(low[0] <= apex <= high[0] and low[1] <= base <= high[1]))
+               ends_in_line=ends_in_line(mask, spacing))
     return out
