@@ -437,3 +437,17 @@ def test_training_md_and_notebook_10_quote_the_stored_ends_check():
     first = [rows["Prostate3T-03-0001", c]["ends_in_line"] for c in names]
     assert first == [c == "version 2 (default)" for c in names]
     assert "on Prostate3T-03-0001 every candidate's mask but version 2's fails it too" in training
+
+
+def test_training_md_quotes_the_ends_check_on_the_held_out_phantoms():
+    run = json.loads((ROOT / "benchmarks" / "thresholds.json").read_text())
+    training = " ".join((ROOT / "data" / "weights" / "TRAINING.md").read_text().split())
+    rows = [r for r in run["held_out"] if r["threshold"] == 0.5]
+    truths = {r["case"]: r["outline_ends_in_line"] for r in rows}
+    assert len(truths) == 32 and f"it flags {32 - sum(truths.values())} of the 32 true glands" in training
+    flagged = {c: sum(not r["ends_in_line"] for r in rows if r["candidate"] == c) for c in {r["candidate"] for r in rows}}
+    assert f"and {min(flagged.values())}-{max(flagged.values())} of each candidate's 32 masks at 0.5" in training
+    out = [r for r in rows if not r["ends_in_line"]]
+    assert sum(not truths[r["case"]] for r in out) > len(out) / 2  # "more than half of them on those same glands"
+    dice = [np.mean([r["dice"] for r in rows if r["ends_in_line"] is flag]) for flag in (False, True)]
+    assert f"(Dice {dice[0]:.3f} against {dice[1]:.3f})" in training
