@@ -35,7 +35,7 @@ from ..volumetry import volume_ml
 from .held_out import END_SHARE
 
 __all__ = ["Check", "QualityReport", "quality_report", "doubt_message", "warn_if_doubtful", "plausibility",
-           "expert_extents", "PLAUSIBLE"]
+           "expert_extents", "end_offsets_mm", "expert_end_offsets", "ends_in_line", "PLAUSIBLE"]
 
 #: Whole-gland volume (mL) a real prostate has: MSD Task05 spans 16-315 mL.
 VOLUME_LIMITS_ML = (10.0, 400.0)
@@ -646,7 +646,10 @@ def ends_in_line(mask, spacing) -> bool:
     ``False`` for an empty mask. A mask that runs on into the rectum below the apex, or into the
     seminal vesicles behind the base, fails it while staying one compact piece.
     """
-    apex, base = end_offsets_mm(mask, spacing)
+    return _within_expert_range(*end_offsets_mm(mask, spacing))
+
+
+def _within_expert_range(apex, base) -> bool:
     low, high = expert_end_offsets().min(axis=0), expert_end_offsets().max(axis=0)
     return bool(low[0] <= apex <= high[0] and low[1] <= base <= high[1])
 
@@ -711,5 +714,5 @@ def plausibility(mask, spacing, *, raw_mask=None) -> dict:
     low, high = expert_end_offsets().min(axis=0), expert_end_offsets().max(axis=0)
     out.update(apex_offset_mm=apex, base_offset_mm=base, expert_apex_offset_mm=(float(low[0]), float(high[0])),
                expert_base_offset_mm=(float(low[1]), float(high[1])),
-               ends_in_line=ends_in_line(mask, spacing))
+               ends_in_line=_within_expert_range(apex, base))
     return out
