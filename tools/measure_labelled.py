@@ -216,7 +216,7 @@ def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False, threshold
                          thresholds=thresholds)
         masks = {name: largest_component(raw) for name, raw in raws.items()}
         spreads = {t: _seeds_spreads(masks, case.spacing, nets, t) for t in thresholds}
-        outline_in_line = ends_in_line(case.gland, case.spacing)  # how often the ends check wrongs a true gland
+        outline_in_line = ends_in_line(case.gland, case.spacing)  # the check on the truth itself: its false alarms
         for candidate in nets:
             for threshold in thresholds:
                 name = at_threshold(candidate, threshold)
