@@ -417,7 +417,7 @@ def test_training_md_and_notebook_10_quote_the_stored_ends_check():
     names = list(dict.fromkeys(r["candidate"] for r in STORED["unlabelled"]))
     assert {c: both(c) for c in names if both(c)} == {
         "version 5": 1, "version 5, seed 1": 1, "version 5, seed 2": 1, "version 5, three seeds' mean": 2}
-    assert ("at 0.5: version 5's three-seed mean 2 of 6 scans, versions 5 and 5's seeds 1 and 2 one each, every "
+    assert ("at 0.5: version 5's three-seed mean 2 of 6 scans, version 5 and its seeds 1 and 2 one each, every "
             "other candidate none") in training
     every = {r["candidate"]: both(r["candidate"], run["unlabelled"]) for r in run["unlabelled"]}
     best = max(every.values())
