@@ -425,6 +425,11 @@ def test_training_md_and_notebook_10_quote_the_stored_ends_check():
         f"version 5, seed 2, threshold {t}" for t in ("0.4", "0.35", "0.3")}
     assert f"no candidate more than {best} of 6 (version 5's seed 2 at 0.3-0.4)" in training
     assert f"No candidate keeps both ends in line on more than {best} of the 6 scans" in prose
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"no candidate has more than {best} of 6 real masks that pass both" in readme
+    mean_04 = "version 5, three seeds' mean, threshold 0.4"
+    assert sum(r["plausible"] for r in run["unlabelled"] if r["candidate"] == mean_04) == 5
+    assert "at 0.4 version 5's three-seed mean passes the plausibility check on 5 of the 6 real scans" in readme
     for version, n in (("version 4", 2), ("version 2 (default)", 1)):  # "version 4's two", "the default's only one"
         accepted = [r for r in STORED["unlabelled"] if r["candidate"] == version and r["plausible"]]
         assert len(accepted) == n and not any(r["ends_in_line"] for r in accepted)
