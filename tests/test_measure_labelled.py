@@ -19,6 +19,7 @@ from medseg_edu.agreement import spread_percent  # noqa: E402
 from medseg_edu.data import REAL_SCANS, load_labelled_scan, prostate_phantom, real_scan  # noqa: E402
 from medseg_edu.masks import largest_component  # noqa: E402
 from medseg_edu.methods import unet  # noqa: E402
+from medseg_edu.methods import quality  # noqa: E402
 from medseg_edu.methods.interval import member_volumes  # noqa: E402
 from medseg_edu.volumetry import volume_ml  # noqa: E402
 from medseg_edu.io import Volume, save_volume  # noqa: E402
@@ -442,6 +443,11 @@ def test_training_md_and_notebook_10_quote_the_stored_ends_check():
     first = [rows["Prostate3T-03-0001", c]["ends_in_line"] for c in names]
     assert first == [c == "version 2 (default)" for c in names]
     assert "on Prostate3T-03-0001 every candidate's mask but version 2's fails it too" in training
+    base = {t: next(r["base_offset_mm"] for r in run["unlabelled"] if r["scan"] == "Prostate3T-03-0005"
+                    and r["candidate"] == measure_labelled.at_threshold("version 5, three seeds' mean", t))
+            for t in (0.5, 0.4)}
+    assert base[0.4] < quality.expert_end_offsets()[:, 1].min() < base[0.5]
+    assert f"at the base ({-base[0.4]:.1f} mm behind the middle; {-base[0.5]:.1f} at 0.5)" in training
 
 
 def test_training_md_quotes_the_ends_check_on_the_held_out_phantoms():
