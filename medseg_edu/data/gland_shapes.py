@@ -48,6 +48,8 @@ EXCLUDED_SHAPES = {
     "ProstateDx-01-0055": "TCIA reported a size mismatch between this label map and its DICOM series, so "
                           "its voxel spacing (hence its shape) is not trustworthy",
 }
+#: Every expert gland fit for use: all but the excluded two (90 of 92).
+USABLE_SHAPES = tuple(s for s in SHAPE_IDS if s not in EXCLUDED_SHAPES)
 #: Shapes never shown to a network: validation and test phantoms are drawn from them. The six MSD
 #: shapes held out since phantom v2, five 3 T and five 1.5 T endorectal-coil ISBI shapes spread over
 #: the volume range (3 T: 17-112 mL; 1.5 T: 19-97 mL).
@@ -59,7 +61,7 @@ HELD_OUT_SHAPES = ("01", "10", "20", "29", "38", "44",
 #: Shapes the bundled networks are trained on (ProstateDx-01-0019 among them: after its four 1-2 voxel
 #: specks are dropped it is one piece, a coil-flattened gland with a blunt apex - kept out of the
 #: held-out set, so its odd apex does not enter the apex measurements).
-TRAIN_SHAPES = tuple(s for s in SHAPE_IDS if s not in HELD_OUT_SHAPES and s not in EXCLUDED_SHAPES)
+TRAIN_SHAPES = tuple(s for s in USABLE_SHAPES if s not in HELD_OUT_SHAPES)
 
 #: Pieces of a label map smaller than this share of the whole gland are stray specks and are dropped.
 SPECK_SHARE = 0.01

@@ -39,7 +39,7 @@ from scipy import ndimage
 from .._checks import as_spacing
 from .. import volumetry
 from .case import AnatomyMasks, Case, centred_affine, centred_axes
-from .gland_shapes import EXCLUDED_SHAPES, HELD_OUT_SHAPES, SHAPE_IDS, place_gland, rotation, source
+from .gland_shapes import HELD_OUT_SHAPES, USABLE_SHAPES, place_gland, rotation, source
 from .noise import rician_noise
 
 #: Tissue codes of phantom v2. 1 and 2 are the zones, so ``tissue`` restricted to them is the label map.
@@ -228,8 +228,8 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     shape : 3 ints, optional
         Grid size; default a 160-240 mm square field of view and 66-90 mm of slices.
     shapes : sequence of str, optional
-        Expert shapes to choose from (default every shape of :data:`~.gland_shapes.SHAPE_IDS`
-        but the :data:`~.gland_shapes.EXCLUDED_SHAPES`).
+        Expert shapes to choose from (default :data:`~.gland_shapes.USABLE_SHAPES`: every shape but the
+        :data:`~.gland_shapes.EXCLUDED_SHAPES`).
     coil : bool, optional
         Endorectal coil; default drawn (one scan in five).
     subslices : int
@@ -262,7 +262,7 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     spacing, shape, subslices = _fine_grid(rng, spacing, shape, subslices)
     target = msd_like_volume_ml(rng) if volume_ml is None else float(volume_ml)
     coil = bool(rng.random() < 0.2) if coil is None else bool(coil)
-    shapes = tuple(s for s in SHAPE_IDS if s not in EXCLUDED_SHAPES) if shapes is None else tuple(shapes)
+    shapes = USABLE_SHAPES if shapes is None else tuple(shapes)
     shape_id = shapes[int(rng.integers(len(shapes)))]
     axes = centred_axes(shape, spacing)
     labels, centre, angles = _place_expert_gland(rng, shape_id, axes, spacing, target, subslices)

@@ -576,7 +576,7 @@ def expert_extents(volume_ml=None, *, nearest=SIMILAR_GLANDS):
     """
     from ..data import gland_shapes
 
-    ids = [s for s in gland_shapes.SHAPE_IDS if s not in gland_shapes.EXCLUDED_SHAPES]
+    ids = gland_shapes.USABLE_SHAPES
     if volume_ml is not None:
         if not volume_ml > 0:
             raise ValueError(f"volume_ml must be a positive volume in mL, got {volume_ml!r}")
@@ -633,9 +633,8 @@ def expert_end_offsets() -> np.ndarray:
     """
     from ..data import gland_shapes
 
-    ids = [s for s in gland_shapes.SHAPE_IDS if s not in gland_shapes.EXCLUDED_SHAPES]
     offsets = np.array([end_offsets_mm(labels > 0, spacing)
-                        for labels, spacing in (gland_shapes.label_map(s) for s in ids)])
+                        for labels, spacing in map(gland_shapes.label_map, gland_shapes.USABLE_SHAPES)])
     offsets.flags.writeable = False
     return offsets
 
