@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import measure_labelled  # noqa: E402
 from medseg_edu import BlankImageError, weights  # noqa: E402
 from medseg_edu.agreement import spread_percent  # noqa: E402
-from medseg_edu.data import REAL_SCANS, load_labelled_scan, prostate_phantom, real_scan  # noqa: E402
+from medseg_edu.data import REAL_SCANS, load_labelled_scan, prostate_phantom, real_dicom_folder, real_scan  # noqa: E402
 from medseg_edu.masks import largest_component  # noqa: E402
 from medseg_edu.methods import unet  # noqa: E402
 from medseg_edu.methods import quality  # noqa: E402
@@ -52,6 +52,23 @@ def test_a_label_map_on_another_grid_or_empty_is_refused_by_name(pair, tmp_path)
     empty = save_volume(Volume(np.zeros_like(case.labels), case.spacing, case.affine), tmp_path / "empty.nii.gz")
     with pytest.raises(ValueError, match="empty.nii.gz' marks no gland"):
         load_labelled_scan(image, empty)
+
+
+def test_a_dicom_series_pairs_with_an_nrrd_label_map_as_nci_isbi_hands_them_out(tmp_path):
+    import SimpleITK as sitk
+
+    scan = real_scan("Prostate3T-03-0001")  # the NIfTI conversion of the bundled DICOM series
+    x, y, z = np.ogrid[:384, :384, :19]
+    labels = ((((x - 190) / 60.0) ** 2 + ((y - 200) / 45.0) ** 2 + ((z - 9) / 5.0) ** 2) < 1).astype(np.uint8)
+    save_volume(Volume(labels, scan.spacing, scan.affine), tmp_path / "label.nii.gz")
+    sitk.WriteImage(sitk.ReadImage(str(tmp_path / "label.nii.gz")), str(tmp_path / "label.nrrd"))
+    read = load_labelled_scan(real_dicom_folder(), tmp_path / "label.nrrd")
+    assert np.array_equal(read.image, scan.array.astype(np.float32)) and np.array_equal(read.gland, labels > 0)
+    shifted = sitk.ReadImage(str(tmp_path / "label.nrrd"))
+    shifted.SetOrigin([o + 4.0 for o in shifted.GetOrigin()])
+    sitk.WriteImage(shifted, str(tmp_path / "shifted.nrrd"))
+    with pytest.raises(ValueError, match="Geometry mismatch: label .*shifted.nrrd"):
+        load_labelled_scan(real_dicom_folder(), tmp_path / "shifted.nrrd")
 
 
 @pytest.mark.slow

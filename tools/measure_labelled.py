@@ -2,6 +2,7 @@
 
     python tools/measure_labelled.py --msd ROOT                 # MSD Task05: every labelled case of imagesTr
     python tools/measure_labelled.py --pair T2.nii.gz LABEL.nii.gz [--pair ...]
+    python tools/measure_labelled.py --pair DICOM_FOLDER LABEL.nrrd   # NCI-ISBI 2013's formats
     python tools/measure_labelled.py --unlabelled ../shared/real_t2 --phantom-v1
     python tools/measure_labelled.py --held-out                 # the 32 held-out phantom cases, as a check
     python tools/measure_labelled.py ... --adapt-batchnorm      # the same, each scan's own BatchNorm statistics
@@ -368,9 +369,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--msd", type=Path, help="a Task05_Prostate folder (or the folder holding it): its imagesTr")
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("IMAGE", "LABEL"),
-                        help="a scan and its expert label map on the same grid (repeatable)")
+                        help="a scan and its expert label map on the same grid, each a NIfTI file, a folder of "
+                             "DICOM slices, or an NRRD or MetaImage file (repeatable)")
     parser.add_argument("--unlabelled", nargs="*", metavar="FOLDER",
-                        help="judge the bundled real scans, plus the NIfTI files in these folders, for plausibility")
+                        help="judge the bundled real scans, plus the NIfTI, NRRD and MetaImage files in these "
+                             "folders, for plausibility")
     parser.add_argument("--phantom-v1", action="store_true", help="Dice on the phantom-v1 test split")
     parser.add_argument("--held-out", action="store_true",
                         help="the labelled-scan measures on the 32 held-out phantom cases of methods.held_out")

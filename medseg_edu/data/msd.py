@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..io import load_volume
+from ..io import read_scan
 from .cache import cache_dir
 from .case import Case
 
@@ -312,7 +312,7 @@ def _corner_mismatch_mm(image_affine, label_affine, shape) -> float:
 def _read_label(path):
     """The validated uint8 label array and the :class:`Volume` it came from."""
     path = Path(path)
-    vol = load_volume(path)
+    vol = read_scan(path)
     arr = vol.array
     if arr.ndim != 3:
         raise ValueError(f"Label file '{path}' should be 3D, has shape {arr.shape}")
@@ -400,8 +400,9 @@ def load_labelled_scan(image_path, label_path) -> Case:
     """One real scan and its expert label map, from any two files, as a :class:`Case`.
 
     For labelled scans kept outside MSD's folder layout (e.g. a hospital's validation set):
-    the image is read like any scan (``io.load_volume``: NIfTI, or a DICOM folder; a 4D
-    MSD-style file gives its first channel, T2), the label map must be 3D, hold only 0, 1
+    image and label map are read with ``io.read_scan`` (NIfTI, a folder of DICOM slices, NRRD or
+    MetaImage, each in any of them: NCI-ISBI 2013 pairs DICOM series with NRRD label maps; a 4D
+    MSD-style file gives its first channel, T2). The label map must be 3D, hold only 0, 1
     and 2 (any non-zero value is gland) and lie voxel for voxel on the image's grid.
 
     Parameters
@@ -497,7 +498,7 @@ def _labels_on(vol, image_shape, img_path, lab_path) -> np.ndarray:
 
 def _load_case(name, img_path, lab_path, split: str, adc: bool) -> Case:
     """One MSD case as a :class:`Case` (all-zero labels for the unlabelled test split)."""
-    vol = load_volume(img_path)
+    vol = read_scan(img_path)
     image, adc_map = _t2_and_adc(vol, img_path, adc)
     has_labels = split == "train" and lab_path is not None
     labels = _labels_on(vol, image.shape, img_path, lab_path) if has_labels else np.zeros(image.shape, np.uint8)

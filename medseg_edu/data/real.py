@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._bundled import data_dir
-from ..io import Volume, load_volume
+from ..io import ITK_SUFFIXES, Volume, load_volume, read_scan
 
 __all__ = ["REAL_SCANS", "msd_label_dir", "real_data_citation", "real_dicom_folder", "real_scan", "real_scans"]
 
@@ -116,7 +116,7 @@ def real_scan(name: str) -> Volume:
 
 
 def real_scans(*folders) -> list:
-    """The bundled real scans, then the unlabelled real NIfTI scans in ``folders`` that are not among them.
+    """The bundled real scans, then the unlabelled real scans in ``folders`` that are not among them.
 
     For measuring on more real scans than the three bundled ones (e.g. the six of a course's
     shared folder) without copying them into the package. A file named like
@@ -126,7 +126,9 @@ def real_scans(*folders) -> list:
     Parameters
     ----------
     *folders : str or Path
-        Folders whose ``*.nii`` / ``*.nii.gz`` files are added, in name order.
+        Folders whose NIfTI (``.nii``, ``.nii.gz``), NRRD and MetaImage files
+        (:data:`medseg_edu.io.ITK_SUFFIXES`, read with :func:`medseg_edu.io.read_scan`) are
+        added, in name order; subfolders are not searched.
 
     Returns
     -------
@@ -143,12 +145,20 @@ def real_scans(*folders) -> list:
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise FileNotFoundError(f"No folder of real scans at '{folder}'")
-        for path in sorted(folder.glob("*.nii*")):
-            stem = path.name.split(".nii")[0]
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and _scan_stem(p.name)):
+            stem = _scan_stem(path.name)
             name = stem.split("_")[1] if stem.count("_") >= 2 else stem
             if name not in {n for n, _ in scans}:
-                scans.append((name, load_volume(path)))
+                scans.append((name, read_scan(path)))
     return scans
+
+
+def _scan_stem(file_name: str) -> str | None:
+    """The name of a scan file without its format's ending; None for a file of no scan format."""
+    for ending in (".nii.gz", ".nii") + ITK_SUFFIXES:
+        if file_name.lower().endswith(ending):
+            return file_name[:-len(ending)]
+    return None
 
 
 def real_dicom_folder() -> Path:

@@ -10,15 +10,19 @@ Superior (see ``docs/DEVELOPING.md``).
 :func:`read_dicom_series` builds the same kind of :class:`Volume` from a
 folder of 2D DICOM slices (one series), with SimpleITK (imported only when it
 is called); :func:`dicom_slice_positions` shows where each file's slice lies.
+:func:`read_nrrd_or_metaimage` reads the other formats labelled scans come in, and
+:func:`read_scan` reads any of the four, telling them apart by the name.
 
 Modules: :mod:`~medseg_edu.io.volume` (:class:`Volume`, :class:`VolumeFileError`),
-:mod:`~medseg_edu.io.nifti` and :mod:`~medseg_edu.io.dicom`; every public name is
+:mod:`~medseg_edu.io.nifti`, :mod:`~medseg_edu.io.dicom` and :mod:`~medseg_edu.io.files`; every public name is
 importable from ``medseg_edu.io``.
 """
 
 from .dicom import SlicePosition, dicom_slice_positions, read_dicom_series
+from .files import ITK_SUFFIXES, read_nrrd_or_metaimage, read_scan
 from .nifti import MM_PER_NIFTI_UNIT, load_volume, save_volume
 from .volume import Volume, VolumeFileError, VolumeFileWarning
 
-__all__ = ["MM_PER_NIFTI_UNIT", "SlicePosition", "Volume", "VolumeFileError", "VolumeFileWarning",
-           "dicom_slice_positions", "load_volume", "read_dicom_series", "save_volume"]
+__all__ = ["ITK_SUFFIXES", "MM_PER_NIFTI_UNIT", "SlicePosition", "Volume", "VolumeFileError", "VolumeFileWarning",
+           "dicom_slice_positions", "load_volume", "read_dicom_series", "read_nrrd_or_metaimage", "read_scan",
+           "save_volume"]

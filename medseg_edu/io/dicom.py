@@ -73,7 +73,7 @@ def _simpleitk():
         import SimpleITK
     except ImportError as err:
         raise ImportError(
-            "Reading DICOM needs SimpleITK, which is not installed in this environment. "
+            "Reading DICOM, NRRD or MetaImage needs SimpleITK, which is not installed in this environment. "
             "Install it with `pip install SimpleITK` (conda: `conda install -c conda-forge simpleitk`)."
         ) from err
     return SimpleITK

@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 
 from medseg_edu.data import (REAL_SCANS, msd_label_dir, real_data_citation, real_dicom_folder, real_scans,
                              real_scan)
@@ -222,8 +223,10 @@ def test_more_real_scans_come_from_a_folder_by_their_case_name(tmp_path):
     shutil.copy(bundled, tmp_path / "prostate3t_Prostate3T-03-0009_t2.nii.gz")   # named by its TCIA case
     shutil.copy(bundled, tmp_path / "mine.nii.gz")                                 # any other name: its stem
     (tmp_path / "notes.txt").write_text("not a scan")
+    sitk.WriteImage(sitk.ReadImage(str(bundled)), str(tmp_path / "theirs.mha"))  # PI-CAI's format
     scans = real_scans(tmp_path)
-    assert [name for name, _ in scans] == [*REAL_SCANS, "mine", "Prostate3T-03-0009"]   # file-name order
-    assert np.array_equal(scans[-1][1].array, scans[0][1].array) and scans[-1][1].spacing == scans[0][1].spacing
+    assert [name for name, _ in scans] == [*REAL_SCANS, "mine", "Prostate3T-03-0009", "theirs"]  # file-name order
+    for _, copy in scans[-2:]:
+        assert np.array_equal(copy.array, scans[0][1].array) and copy.spacing == scans[0][1].spacing
     with pytest.raises(FileNotFoundError, match="No folder of real scans at .*missing"):
         real_scans(tmp_path / "missing")
