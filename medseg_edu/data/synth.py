@@ -24,14 +24,13 @@ does that for the prostate:
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from scipy import ndimage
 
 from .cache import cached_arrays
 from .gland_shapes import HELD_OUT_SHAPES, TRAIN_SHAPES
 from .noise import rician_noise
+from .parallel import on_every_core
 from .pelvis import (STYLES, TISSUES_V2, _zones, average_slices, fade_gland_ends, pelvic_scene, render_t2,
                      texture_field, thick_labels)
 from .prep import GRID, PIXEL_MM, normalise, stack_slices, to_grid
@@ -140,15 +139,8 @@ def synthetic_slices(name="train", *, scenes=None, progress=True):
     count = count if scenes is None else int(scenes)
 
     def build():
-        from concurrent.futures import ProcessPoolExecutor
-
-        from tqdm.auto import tqdm
-
         jobs = [(first + i, shapes[i % len(shapes)], n_random, style, SYNTH_LAYOUT) for i in range(count)]
-        # each scene is seeded on its own, so rendering them on every core gives the same bank
-        with ProcessPoolExecutor(max_workers=max(1, min(len(os.sched_getaffinity(0)), 4))) as pool:
-            results = list(tqdm(pool.map(_render_scene, jobs), total=count, desc=f"rendering {name} scenes",
-                                disable=not progress))
+        results = on_every_core(_render_scene, jobs, desc=f"rendering {name} scenes", progress=progress)
         images, masks, scene, volume, slice_mm = [], [], [], [], []
         for i, (renders, mask, mm) in enumerate(results):
             for r in renders:

@@ -24,6 +24,7 @@ import numpy as np
 
 from .._bundled import bundled
 from ..data.gland_shapes import HELD_OUT_SHAPES, shape_volume_ml
+from ..data.parallel import on_every_core
 from ..data.pelvis import prostate_phantom_v2
 from ..metrics import dice
 from ..volumetry import volume_ml
@@ -42,16 +43,22 @@ def held_out_cases(*, first_seed=70000, styles=HELD_OUT_STYLES, shapes=HELD_OUT_
 
     Case ``i`` uses ``shapes[i]``, seed ``first_seed + i`` (random pixel size 0.5-0.75 mm,
     slices 3-4.5 mm, field of view, pose, endorectal coil in some) and style
-    ``styles[i % len(styles)]``.
+    ``styles[i % len(styles)]``. Rendered on every core (each case is seeded on its own, so
+    the cases are those of a plain loop).
 
     Returns
     -------
     list of Case
         ``meta["shape_id"]`` and ``meta["style"]`` say what each is.
     """
-    return [prostate_phantom_v2(first_seed + i, shape_id=shape, held_out=True, spacing=None,
-                                volume_ml=round(shape_volume_ml(shape), 1), style=styles[i % len(styles)])
-            for i, shape in enumerate(shapes)]
+    jobs = [(first_seed + i, shape, styles[i % len(styles)]) for i, shape in enumerate(shapes)]
+    return on_every_core(_held_out_case, jobs, desc="rendering held-out cases")
+
+
+def _held_out_case(job):
+    seed, shape, style = job
+    return prostate_phantom_v2(seed, shape_id=shape, held_out=True, spacing=None,
+                               volume_ml=round(shape_volume_ml(shape), 1), style=style)
 
 
 def every_held_out_case(shapes=HELD_OUT_SHAPES):
