@@ -345,6 +345,12 @@ def read_dicom_series(folder, series_id: str | None = None, canonical: bool = Tr
     _check_not_sheared(headers, where)
     array = _read_pixels(sitk, headers, where)
     affine, spacing = _series_affine(headers, along)
+    return _volume_of(array, affine, spacing, canonical, where)
+
+
+def _volume_of(array, affine, spacing, canonical: bool, where: str) -> Volume:
+    """The :class:`Volume` of an array read by SimpleITK, reoriented to RAS if ``canonical``;
+    an unusable geometry is named with ``where``."""
     if canonical:
         array, affine, spacing = _to_canonical(array, affine, spacing)
     try:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .dicom import _LPS_TO_RAS, _simpleitk, _to_canonical, read_dicom_series
+from .dicom import _LPS_TO_RAS, _simpleitk, _volume_of, read_dicom_series
 from .nifti import load_volume
-from .volume import Volume, VolumeFileError, _mm
+from .volume import Volume, VolumeFileError
 
 __all__ = ["ITK_SUFFIXES", "read_nrrd_or_metaimage", "read_scan"]
 
@@ -64,13 +64,7 @@ def read_nrrd_or_metaimage(path, canonical: bool = True) -> Volume:
     lps = np.eye(4)
     lps[:3, :3] = np.reshape(image.GetDirection(), (3, 3)) * spacing
     lps[:3, 3] = image.GetOrigin()
-    affine = _LPS_TO_RAS @ lps
-    if canonical:
-        array, affine, spacing = _to_canonical(array, affine, spacing)
-    try:
-        return Volume(array, tuple(_mm(s) for s in spacing), affine)
-    except ValueError as err:
-        raise VolumeFileError(f"'{path}' has an unusable geometry: {err}") from err
+    return _volume_of(array, _LPS_TO_RAS @ lps, spacing, canonical, f"'{path}'")
 
 
 def read_scan(path) -> Volume:
