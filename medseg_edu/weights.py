@@ -130,9 +130,9 @@ def files(name: str, folder=None) -> tuple[Path, Path]:
     return folder / f"{name}.pt", folder / f"{name}.json"
 
 
-#: How long ``make pretrained`` takes on 2 CPU cores from an empty cache, rounded up from the slower of two
+#: How long ``make pretrained`` takes on 2 CPU cores from an empty cache, rounded up from the slowest of the
 #: measured runs on the same kind of machine (``benchmarks/make_pretrained_runs.json``: 44 min on 2026-12-05,
-#: 56 on 2026-12-06, when training alone took 43 min against 31); the README quotes it (tests/test_weights.py).
+#: 56 and 44 on 2026-12-06 - training alone took 31, 43 and 35 min); the README quotes it (tests/test_weights.py).
 RETRAIN_MINUTES = 56
 
 

@@ -16,8 +16,9 @@ data/weights/TRAINING.md. The first run renders the training bank (synth bank v3
 96 training and 16 validation scenes, about 6 minutes on 2 cores; cached). A whole
 run from an empty cache takes 44-56 minutes on 2 cores, as fast as the machine is that day
 (benchmarks/make_pretrained_runs.json: 2026-12-05 bank 6, training 31, evaluation 7 min;
-2026-12-06 bank 6, training 43, evaluation 6 min) - so issue 22's budget of 45 is met on a
-fast day only.
+2026-12-06 bank 6, training 43, evaluation 6 min; 2026-12-06 again, with the evaluation's
+held-out phantoms rendered on both cores: bank 5.5, training 35, evaluation 4 min, 44 in all) -
+so issue 22's budget of 45 is met on a fast day only.
 Then the methods are evaluated in 3D with medseg_edu.showdown (Dice, volume
 error) on the phantom-v1 test split and 10 extra v1 phantoms, on the 32 phantom-v2
 cases of methods.held_out (held-out shapes in unseen styles; v1's stored rows beside
