@@ -195,6 +195,16 @@ def test_which_outlines_the_phantoms_borrowed(name, seen):
     assert measure_labelled.outline_trained_on(name) is seen
 
 
+def test_an_outline_is_recognised_by_its_voxels_whatever_the_file_is_called():
+    from medseg_edu.data import load_msd_label, msd_label_dir
+
+    trained, spacing = load_msd_label(msd_label_dir() / "prostate_00.nii.gz")
+    held_out, held_out_spacing = load_msd_label(msd_label_dir() / "prostate_01.nii.gz")
+    assert measure_labelled.outline_trained_on("hospital_case_7", trained, spacing) is True
+    assert measure_labelled.outline_trained_on("prostate_00", held_out, held_out_spacing) is False  # voxels win
+    assert measure_labelled.outline_trained_on("prostate_00", trained[::-1], spacing) is True  # no match: the name
+
+
 def test_without_scans_it_says_what_to_give():
     with pytest.raises(SystemExit):
         measure_labelled.main([])

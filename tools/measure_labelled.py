@@ -57,7 +57,8 @@ MSD Task05 and NCI-ISBI label maps are among the 92 expert outlines the training
 (``data.gland_shapes``): on such a case the image is new to the networks but the gland's outline
 is not, which flatters them (versions 3-5 trained on 74 of the 92 outlines, version 2 on 26 of the
 32 MSD ones; the six held-out MSD outlines are the same for all). The table marks the cases whose
-outline versions 3-5 trained on, and the verdicts are given for the unseen outlines too.
+outline versions 3-5 trained on (recognised from the label map's voxels, whatever the files are
+called), and the verdicts are given for the unseen outlines too.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ from medseg_edu import volumetry, weights  # noqa: E402
 from medseg_edu.agreement import spread_percent  # noqa: E402
 from medseg_edu.data import (GRID, PIXEL_MM, load_labelled_scan, load_msd_prostate, normalise,  # noqa: E402
                              prostate_split, real_scans, to_grid)
-from medseg_edu.data.gland_shapes import TRAIN_SHAPES  # noqa: E402
+from medseg_edu.data.gland_shapes import TRAIN_SHAPES, expert_shape_of  # noqa: E402
 from medseg_edu.masks import largest_component  # noqa: E402
 from medseg_edu.metrics import dice  # noqa: E402
 from medseg_edu.methods import held_out  # noqa: E402
@@ -198,10 +199,15 @@ def _seeds_spreads(masks, spacing, nets, threshold=0.5) -> dict:
     return spreads
 
 
-def outline_trained_on(case_name: str) -> bool:
-    """Whether a case's expert outline is one of the shapes the training phantoms were built on
-    (MSD ``prostate_NN`` is shape ``NN``; an ISBI case's name is its shape id)."""
-    shape_id = case_name.split("_", 1)[1] if case_name.startswith("prostate_") else case_name
+def outline_trained_on(case_name: str, labels=None, spacing=None) -> bool:
+    """Whether a case's expert outline is one of the shapes the training phantoms were built on.
+
+    Known from its voxels when they are given (``gland_shapes.expert_shape_of``: whatever the
+    files are called), else from its name (MSD ``prostate_NN`` is shape ``NN``; an ISBI case's
+    name is its shape id)."""
+    shape_id = expert_shape_of(labels, spacing) if labels is not None else None
+    if shape_id is None:
+        shape_id = case_name.split("_", 1)[1] if case_name.startswith("prostate_") else case_name
     return shape_id in TRAIN_SHAPES
 
 
@@ -218,11 +224,12 @@ def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False, threshold
         masks = {name: largest_component(raw) for name, raw in raws.items()}
         spreads = {t: _seeds_spreads(masks, case.spacing, nets, t) for t in thresholds}
         outline_in_line = ends_in_line(case.gland, case.spacing)  # the check on the truth itself: its false alarms
+        trained_on = outline_trained_on(case.name, case.labels, case.spacing)
         for candidate in nets:
             for threshold in thresholds:
                 name = at_threshold(candidate, threshold)
                 rows.append(dict(case=case.name, candidate=name, threshold=threshold, true_ml=truth_ml,
-                                 outline_trained_on=outline_trained_on(case.name),
+                                 outline_trained_on=trained_on,
                                  ellipsoid_error_percent=ellipsoid_error,
                                  members_spread_percent=spreads[threshold].get(version_of(candidate), float("nan")),
                                  ends_in_line=ends_in_line(masks[name], case.spacing),

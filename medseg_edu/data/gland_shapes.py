@@ -156,6 +156,48 @@ def label_map(shape_id: str):
     return labels, spacing
 
 
+def _gland_box(labels) -> np.ndarray:
+    """The gland (non-zero voxels, specks dropped) cropped to its bounding box."""
+    gland = _drop_specks(np.asarray(labels > 0, np.uint8)) > 0
+    if not gland.any():
+        return gland
+    hits = [np.flatnonzero(gland.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
+    return gland[tuple(slice(h[0], h[-1] + 1) for h in hits)]
+
+
+def expert_shape_of(labels, spacing, *, tolerance_mm: float = 0.01) -> str | None:
+    """Which of the 92 expert label maps a label map is, whatever its file is called; None if none.
+
+    A labelled real scan may come from MSD Task05 or NCI-ISBI 2013, whose outlines the training
+    phantoms borrow: its image is new to the networks but its outline is not. This finds out
+    from the voxels: the gland (non-zero voxels, specks dropped as :func:`label_map` drops them),
+    cropped to its box, must equal a map's voxel for voxel, at the same voxel size.
+
+    Parameters
+    ----------
+    labels : array (x, y, z)
+        A label map on its scan's grid, in canonical RAS axes (as :func:`medseg_edu.io.read_scan`
+        reads it); any non-zero value is gland.
+    spacing : tuple of 3 float
+        Its voxel size in mm.
+    tolerance_mm : float
+        How far the two voxel sizes may differ (file formats store them to different precision).
+
+    Returns
+    -------
+    str or None
+        The shape id (one of :data:`SHAPE_IDS`).
+    """
+    mine = _gland_box(np.asarray(labels))
+    for shape_id in SHAPE_IDS:
+        theirs, their_spacing = label_map(shape_id)
+        if np.allclose(their_spacing, spacing, rtol=0, atol=tolerance_mm):
+            theirs = _gland_box(theirs)
+            if theirs.shape == mine.shape and np.array_equal(theirs, mine):
+                return shape_id
+    return None
+
+
 def craniocaudal_extent_mm(shape_id: str) -> float:
     """Cranio-caudal extent (mm) of an expert gland: labelled slices times the slice spacing."""
     labels, spacing = label_map(shape_id)

@@ -86,3 +86,17 @@ def test_sampling_only_where_the_gland_can_reach_changes_nothing(monkeypatch, vo
     whole = g.place_gland("Prostate3T-01-0007", axes, (3.0, -2.0, 1.0), volume_ml,
                           rng=np.random.default_rng(5), **pose)
     assert tight.any() and np.array_equal(tight, whole)
+
+
+def test_every_expert_map_is_recognised_from_its_voxels_as_any_reader_gives_them():
+    from medseg_edu.io import read_scan
+
+    for shape_id in g.SHAPE_IDS:
+        volume = read_scan(g._path(shape_id))  # the file itself, uncropped, specks and all
+        assert g.expert_shape_of(volume.array, volume.spacing) == shape_id
+    labels, spacing = g.label_map("00")
+    nicked = labels.copy()
+    nicked[tuple(np.argwhere(labels > 0)[0])] = 0
+    assert g.expert_shape_of(nicked, spacing) is None  # one voxel off: another outline
+    assert g.expert_shape_of(labels, (spacing[0], spacing[1], spacing[2] + 0.5)) is None  # other voxels
+    assert g.expert_shape_of(np.zeros((4, 4, 4)), spacing) is None
