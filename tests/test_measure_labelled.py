@@ -106,6 +106,7 @@ def test_every_candidate_is_measured_and_judged_on_msd_and_on_pairs(pair, tmp_pa
     assert all(r["outline_ends_in_line"] for r in rows)  # two phantom glands, each an expert shape as posed
     assert all(isinstance(r["ends_in_line"], bool) for r in rows)
     assert "| ends in line (mask / expert outline) |" in printed
+    assert all(r["image_doubt"] is None for r in rows) and "CHECK THE IMAGE" not in printed
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +194,13 @@ def test_the_verdicts_follow_the_three_limits():
                                         ("hospital_case_7", False)])
 def test_which_outlines_the_phantoms_borrowed(name, seen):
     assert measure_labelled.outline_trained_on(name) is seen
+
+
+def test_an_image_broken_in_conversion_is_named_though_the_networks_are_silenced(pair):
+    case = pair[0]
+    assert measure_labelled.image_doubt(case.image, case.spacing) is None
+    saturated = np.clip(case.image * 1000, 0, 32000)  # rescaled into int16 without looking: mostly the ceiling
+    assert "the image looks like noise" in measure_labelled.image_doubt(saturated, case.spacing)
 
 
 def test_an_outline_is_recognised_by_its_voxels_whatever_the_file_is_called():

@@ -85,7 +85,7 @@ from medseg_edu.masks import largest_component  # noqa: E402
 from medseg_edu.metrics import dice  # noqa: E402
 from medseg_edu.methods import held_out  # noqa: E402
 from medseg_edu.methods.deep import network_input, probability_volume  # noqa: E402
-from medseg_edu.methods.quality import ends_in_line, plausibility  # noqa: E402
+from medseg_edu.methods.quality import ends_in_line, plausibility, quality_report  # noqa: E402
 
 #: Issue 22's limits.
 MIN_MEAN_DICE = 0.85
@@ -199,6 +199,14 @@ def _seeds_spreads(masks, spacing, nets, threshold=0.5) -> dict:
     return spreads
 
 
+def image_doubt(image, spacing) -> str | None:
+    """What ``quality_report`` finds wrong with the image itself (texture like noise, a geometry no
+    prostate T2 has), or None: a scan broken in conversion would otherwise only show as low scores,
+    since the networks' warnings are silenced here."""
+    check = quality_report(image, spacing, np.zeros(np.shape(image), bool))["image_looks_like_mr"]
+    return None if check.ok else check.message
+
+
 def outline_trained_on(case_name: str, labels=None, spacing=None) -> bool:
     """Whether a case's expert outline is one of the shapes the training phantoms were built on.
 
@@ -234,8 +242,12 @@ def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False, threshold
                                  members_spread_percent=spreads[threshold].get(version_of(candidate), float("nan")),
                                  ends_in_line=ends_in_line(masks[name], case.spacing),
                                  outline_ends_in_line=outline_in_line, **held_out.score(masks[name], case)))
+        doubt = image_doubt(case.image, case.spacing)
+        for row in rows[-len(nets) * len(thresholds):]:
+            row["image_doubt"] = doubt
         print(f"{case.name}: {truth_ml:.1f} mL, ellipsoid {ellipsoid_error:+.1f} %, seeds' volume spread "
-              + ", ".join(f"version {v} {spread:.0f} %" for v, spread in spreads[thresholds[0]].items()), flush=True)
+              + ", ".join(f"version {v} {spread:.0f} %" for v, spread in spreads[thresholds[0]].items())
+              + (f"; CHECK THE IMAGE: {doubt}" if doubt else ""), flush=True)
     return rows
 
 
@@ -246,10 +258,11 @@ def judge_unlabelled(scans, nets, *, adapt_batchnorm=False, correct_bias=False, 
         image = np.asarray(volume.array, np.float32)
         raws = raw_masks(image, volume.spacing, nets, adapt_batchnorm=adapt_batchnorm, correct_bias=correct_bias,
                          thresholds=thresholds)
+        doubt = image_doubt(image, volume.spacing)
         for candidate, raw in raws.items():
-            rows.append(dict(scan=name, candidate=candidate,
+            rows.append(dict(scan=name, candidate=candidate, image_doubt=doubt,
                              **plausibility(largest_component(raw), volume.spacing, raw_mask=raw)))
-        print(f"{name}: done", flush=True)
+        print(f"{name}: done" + (f"; CHECK THE IMAGE: {doubt}" if doubt else ""), flush=True)
     return rows
 
 
