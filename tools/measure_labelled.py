@@ -233,18 +233,16 @@ def measure(cases, nets, *, adapt_batchnorm=False, correct_bias=False, threshold
         spreads = {t: _seeds_spreads(masks, case.spacing, nets, t) for t in thresholds}
         outline_in_line = ends_in_line(case.gland, case.spacing)  # the check on the truth itself: its false alarms
         trained_on = outline_trained_on(case.name, case.labels, case.spacing)
+        doubt = image_doubt(case.image, case.spacing)
         for candidate in nets:
             for threshold in thresholds:
                 name = at_threshold(candidate, threshold)
                 rows.append(dict(case=case.name, candidate=name, threshold=threshold, true_ml=truth_ml,
-                                 outline_trained_on=trained_on,
+                                 outline_trained_on=trained_on, image_doubt=doubt,
                                  ellipsoid_error_percent=ellipsoid_error,
                                  members_spread_percent=spreads[threshold].get(version_of(candidate), float("nan")),
                                  ends_in_line=ends_in_line(masks[name], case.spacing),
                                  outline_ends_in_line=outline_in_line, **held_out.score(masks[name], case)))
-        doubt = image_doubt(case.image, case.spacing)
-        for row in rows[-len(nets) * len(thresholds):]:
-            row["image_doubt"] = doubt
         print(f"{case.name}: {truth_ml:.1f} mL, ellipsoid {ellipsoid_error:+.1f} %, seeds' volume spread "
               + ", ".join(f"version {v} {spread:.0f} %" for v, spread in spreads[thresholds[0]].items())
               + (f"; CHECK THE IMAGE: {doubt}" if doubt else ""), flush=True)

@@ -137,6 +137,8 @@ def label_map(shape_id: str):
     if not path.is_file():
         raise FileNotFoundError(f"expert label map {path} is missing; it ships in the repository's "
                                 f"data/{path.parent.name}/ folder (clone the repository to get it)")
+    # Read here, not with io.read_scan: that rounds voxel sizes to 1e-5 mm, and these exact sizes
+    # define every phantom and training bank rendered so far.
     if path.suffix == ".nrrd":
         import SimpleITK as sitk
 
