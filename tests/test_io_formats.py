@@ -71,6 +71,8 @@ def test_what_cannot_be_read_is_named(tmp_path):
     (tmp_path / "scan.png").write_bytes(b"\x89PNG")
     with pytest.raises(VolumeFileError, match=r"format of .*scan.png.*NIfTI.*DICOM.*\.nrrd, \.nhdr, \.mha, \.mhd"):
         read_scan(tmp_path / "scan.png")
+    with pytest.raises(VolumeFileError, match="single DICOM file, one slice of a series: pass the folder .*Prostate3T"):
+        read_scan(sorted(real_dicom_folder().iterdir())[0])
     (tmp_path / "broken.nrrd").write_text("NRRD0004\nnot a header\n")
     with pytest.raises(VolumeFileError, match="Cannot read .*broken.nrrd' as an NRRD or MetaImage file"):
         read_scan(tmp_path / "broken.nrrd")

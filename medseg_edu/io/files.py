@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dicom import _LPS_TO_RAS, _simpleitk, _volume_of, read_dicom_series
+from .dicom import _DICOM_SUFFIXES, _LPS_TO_RAS, _simpleitk, _volume_of, read_dicom_series
 from .nifti import load_volume
 from .volume import Volume, VolumeFileError
 
@@ -89,7 +89,8 @@ def read_scan(path) -> Volume:
     FileNotFoundError
         If ``path`` does not exist.
     VolumeFileError
-        If its format is none of these (the message lists them), or the reader refuses it.
+        If its format is none of these (the message lists them), if it is one file of a DICOM
+        series (the message names the folder to pass instead), or if the reader refuses it.
     """
     path = Path(path)
     if not path.exists():
@@ -101,6 +102,9 @@ def read_scan(path) -> Volume:
         return load_volume(path)
     if name.endswith(ITK_SUFFIXES):
         return read_nrrd_or_metaimage(path)
+    if name.endswith(_DICOM_SUFFIXES):
+        raise VolumeFileError(f"'{path}' is a single DICOM file, one slice of a series: pass the folder that holds "
+                              f"the whole series ('{path.parent}')")
     raise VolumeFileError(f"Cannot tell the format of '{path}' from its name: expected a NIfTI file (.nii, "
                           f".nii.gz), a folder of DICOM slices, or an NRRD or MetaImage file "
                           f"({', '.join(ITK_SUFFIXES)})")
