@@ -529,7 +529,8 @@ def _machine() -> str:
             f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
 
 
-def train_bundled(name: str, *, steps: int | None = None, steps_scale: float = 1.0, out=None) -> dict:
+def train_bundled(name: str, *, steps: int | None = None, steps_scale: float = 1.0, out=None,
+                  progress: bool = True) -> dict:
     """Train the bundled network ``name`` from its recipe; write ``<name>.pt`` and ``<name>.json``.
 
     The recipe is :data:`medseg_edu.weights.RECIPES` ``[name]``. Seeded (``seed_everything(0)``
@@ -547,6 +548,8 @@ def train_bundled(name: str, *, steps: int | None = None, steps_scale: float = 1
         Otherwise, the recipe's budget times this (at least 10 steps).
     out : path, optional
         Folder for the two files; default :func:`medseg_edu.weights.weights_dir`.
+    progress : bool
+        Show a progress bar (off where several networks train at once).
 
     Returns
     -------
@@ -569,6 +572,6 @@ def train_bundled(name: str, *, steps: int | None = None, steps_scale: float = 1
                     date=datetime.date.today().isoformat())
 
     fit(model, train_data, val_data, max_steps=steps, batch_size=recipe.batch_size, lr=recipe.lr,
-        augment=augment, seed=0, checkpoint=path, metadata=record, progress=True, plot=False,
+        augment=augment, seed=0, checkpoint=path, metadata=record, progress=progress, plot=False,
         val_every=max(50, steps // 10))
     return weights.metadata(name, path.parent)

@@ -132,7 +132,8 @@ def files(name: str, folder=None) -> tuple[Path, Path]:
 
 #: How long ``make pretrained`` takes on 2 CPU cores from an empty cache, rounded up from the slowest of the
 #: measured runs on the same kind of machine (``benchmarks/make_pretrained_runs.json``: 44 min on 2026-12-05,
-#: 56 and 44 on 2026-12-06 - training alone took 31, 43 and 35 min); the README quotes it (tests/test_weights.py).
+#: 56, 44 and 41.5 on 2026-12-06 - training alone took 31, 43, 35 and 32 min, the last with two networks
+#: side by side); the README quotes it (tests/test_weights.py).
 RETRAIN_MINUTES = 56
 
 

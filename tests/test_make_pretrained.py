@@ -62,3 +62,69 @@ def test_a_held_out_row_of_segment_is_the_stored_one(name, first_held_out_case):
     row, stored = held_out.score(mask, case), held_out.stored_scores(name)[2]["rows"][0]
     assert row["dice"] == pytest.approx(stored["dice"], abs=0.005)
     assert row["volume_error_percent"] == pytest.approx(stored["volume_error_percent"], abs=0.5)
+
+
+def test_networks_trained_side_by_side_are_those_trained_alone(tmp_path, monkeypatch):
+    """Two at a time in worker processes, on their share of the cores: the same weights, to the bit, as
+    one training after the other in this process on as many threads."""
+    import torch
+
+    from medseg_edu import train
+    from medseg_edu.data import parallel, synth
+
+    # a two-scene bank stands in for the recipe's bank (built in seconds, cached by its size); the
+    # forked workers see this patch, spawned ones would not
+    monkeypatch.setattr(synth, "BANKS", {k: (first, 2, n_random, *rest)
+                                         for k, (first, _, n_random, *rest) in synth.BANKS.items()})
+    names = ["patch_cnn", "fcn"]
+    metas = make_pretrained.train_side_by_side(names, steps=3, out=tmp_path / "side", start="fork")
+    assert [m["name"] for m in metas] == ["fcn", "patch_cnn"]  # the longer one first
+    _, threads_each = make_pretrained.side_by_side_plan(len(names), parallel.usable_cores())
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads_each)
+        for name in names:
+            train.train_bundled(name, steps=3, out=tmp_path / "alone", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    for meta in metas:
+        assert f"torch threads {threads_each}," in meta["machine"]
+        side, alone = (torch.load(tmp_path / folder / f"{meta['name']}.pt", weights_only=True)
+                       for folder in ("side", "alone"))
+        assert side.keys() == alone.keys()
+        assert all(torch.equal(side[k], alone[k]) for k in side), meta["name"]
+
+
+def test_two_networks_share_the_cores_on_a_cpu_and_take_turns_on_a_gpu():
+    plan = make_pretrained.side_by_side_plan
+    assert plan(4, cores=2) == (2, 1)
+    assert plan(4, cores=8) == (2, 4)
+    assert plan(4, cores=1) == (1, 1)
+    assert plan(1, cores=2) == (1, 2)
+    assert plan(4, cores=2, on_cpu=False)[0] == 1
+
+
+def test_every_network_has_a_training_cost_to_order_by():
+    assert set(make_pretrained.TRAINING_COST) == set(weights.NAMES)
+    assert max(make_pretrained.TRAINING_COST, key=make_pretrained.TRAINING_COST.get) == "unet"
+
+
+def test_training_md_quotes_the_spread_between_two_runs_as_measured():
+    """TRAINING.md's "How far one run can be trusted" compares the two evaluated runs of the same recipe."""
+    import json
+
+    runs = [run for run in json.loads((ROOT / "benchmarks" / "make_pretrained_runs.json").read_text())["runs"]
+            if "evaluation" in run]
+    assert len(runs) == 2
+    (first, second), (unet1, unet2) = runs, (run["evaluation"]["unet"] for run in runs)
+    text = (ROOT / "data" / "weights" / "TRAINING.md").read_text()
+    paragraph = text.split("**How far one run can be trusted.**", 1)[1].split("\n\n", 1)[0]
+    paragraph = " ".join(paragraph.split())
+    assert f"({first['val_dice']['unet']:.3f} and {second['val_dice']['unet']:.3f})" in paragraph
+    for key in ("held_out_dice", "apex_recall", "phantom_v1_test_dice"):
+        assert f"{unet1[key]:.3f} against {unet2[key]:.3f}" in paragraph, key
+    worst = "held_out_max_abs_volume_error_percent"
+    assert f"{unet1[worst]:.1f} against {unet2[worst]:.1f} %" in paragraph
+    assert f"{unet1['Prostate3T-03-0001_ml']:.1f} against {unet2['Prostate3T-03-0001_ml']:.1f} mL" in paragraph
+    dilated = [run["evaluation"]["dilated"]["phantom_v1_test_dice"] for run in runs]
+    assert f"{dilated[0]:.3f} against {dilated[1]:.3f}" in paragraph

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["on_every_core"]
+__all__ = ["on_every_core", "usable_cores"]
 
 #: More worker processes than this cost more memory than they save time.
 MAX_WORKERS = 4
+
+
+def usable_cores() -> int:
+    """How many cores this process may run on (its CPU affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def on_every_core(function, jobs, *, desc: str = "rendering", progress: bool = False) -> list:
@@ -36,8 +43,7 @@ def on_every_core(function, jobs, *, desc: str = "rendering", progress: bool = F
     from tqdm.auto import tqdm
 
     jobs = list(jobs)
-    workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
-                         MAX_WORKERS, len(jobs)))
+    workers = max(1, min(usable_cores(), MAX_WORKERS, len(jobs)))
     if workers == 1:
         return [function(job) for job in tqdm(jobs, desc=desc, disable=not progress)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
