@@ -648,9 +648,15 @@ def ends_in_line(mask, spacing) -> bool:
     return _within_expert_range(*end_offsets_mm(mask, spacing))
 
 
+def _expert_end_ranges():
+    """``((apex low, apex high), (base low, base high))`` of :func:`expert_end_offsets`, in mm."""
+    offsets = expert_end_offsets()
+    return tuple((float(lo), float(hi)) for lo, hi in zip(offsets.min(axis=0), offsets.max(axis=0)))
+
+
 def _within_expert_range(apex, base) -> bool:
-    low, high = expert_end_offsets().min(axis=0), expert_end_offsets().max(axis=0)
-    return bool(low[0] <= apex <= high[0] and low[1] <= base <= high[1])
+    (apex_low, apex_high), (base_low, base_high) = _expert_end_ranges()
+    return bool(apex_low <= apex <= apex_high and base_low <= base <= base_high)
 
 
 def plausibility(mask, spacing, *, raw_mask=None) -> dict:
@@ -710,8 +716,7 @@ def plausibility(mask, spacing, *, raw_mask=None) -> dict:
                             and out["midline_mm"] <= PLAUSIBLE["midline_mm"]
                             and expert[0] <= extent <= expert[1])
     apex, base = end_offsets_mm(mask, spacing)
-    low, high = expert_end_offsets().min(axis=0), expert_end_offsets().max(axis=0)
-    out.update(apex_offset_mm=apex, base_offset_mm=base, expert_apex_offset_mm=(float(low[0]), float(high[0])),
-               expert_base_offset_mm=(float(low[1]), float(high[1])),
-               ends_in_line=_within_expert_range(apex, base))
+    apex_range, base_range = _expert_end_ranges()
+    out.update(apex_offset_mm=apex, base_offset_mm=base, expert_apex_offset_mm=apex_range,
+               expert_base_offset_mm=base_range, ends_in_line=_within_expert_range(apex, base))
     return out
