@@ -46,7 +46,7 @@ def as_mask(a, name: str = "mask") -> np.ndarray:
     Parameters
     ----------
     a : numpy.ndarray
-        Boolean array, or an integer / float label map. Any value ``> 0``
+        Boolean array, or an integer / float label map (whole numbers). Any value ``> 0``
         counts as foreground (so a label map with 0 background, 1 PZ, 2 TZ
         gives the whole gland).
     name : str
@@ -62,7 +62,8 @@ def as_mask(a, name: str = "mask") -> np.ndarray:
     TypeError
         If ``a`` is not a numpy array or has a non-numeric dtype.
     ValueError
-        If ``a`` is 0-dimensional or contains NaN.
+        If ``a`` is 0-dimensional, contains NaN, or holds fractional values (a probability
+        map passed as a mask).
     """
     if not isinstance(a, np.ndarray):
         raise TypeError(
@@ -80,6 +81,14 @@ def as_mask(a, name: str = "mask") -> np.ndarray:
             raise ValueError(
                 f"{name} contains NaN values (shape {a.shape}, dtype {a.dtype}); "
                 f"a mask must be 0/1 or labels >= 0"
+            )
+        fractional = np.count_nonzero(a != np.floor(a))
+        if fractional:
+            # counting every voxel > 0 of a probability map would give a silently wrong volume
+            raise ValueError(
+                f"{name} holds {fractional} fractional values (shape {a.shape}, dtype {a.dtype}, "
+                f"{float(a.min()):.3g} to {float(a.max()):.3g}): a mask must be 0/1 or whole-number labels. "
+                f"A probability map? Threshold it first, e.g. {name} >= 0.5"
             )
         return a > 0
     raise TypeError(

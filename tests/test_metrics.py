@@ -16,13 +16,27 @@ SPACING = (0.5, 0.5, 3.0)
 def test_as_mask_labels_and_refusals():
     labels = np.array([[0, 1], [2, 0]], dtype=np.uint8)
     assert as_mask(labels).tolist() == [[False, True], [True, False]]
-    assert as_mask(np.array([0.0, 0.7])).tolist() == [False, True]
+    assert as_mask(np.array([0.0, 2.0, 1.0])).tolist() == [False, True, True]  # float labels, whole numbers
     with pytest.raises(ValueError, match="NaN"):
         as_mask(np.array([0.0, np.nan]))
     with pytest.raises(TypeError, match="numpy array"):
         as_mask([[0, 1]])
     with pytest.raises(ValueError, match="0-d"):
         as_mask(np.array(1))
+
+
+def test_a_probability_map_is_not_taken_for_a_mask():
+    """Every voxel of a softmax output is > 0: counted as a mask, it would be the whole field of view."""
+    from medseg_edu import metrics, volumetry
+
+    probabilities = np.full((8, 8, 4), 0.01, np.float32)
+    probabilities[2:6, 2:6, 1:3] = 0.9
+    for measure in (lambda: volumetry.volume_ml(probabilities, (1.0, 1.0, 1.0)),
+                    lambda: metrics.dice(probabilities, probabilities > 0.5),
+                    lambda: as_mask(np.array([0.0, 0.7]))):
+        with pytest.raises(ValueError, match="fractional values .* probability map.* >= 0.5"):
+            measure()
+    assert volumetry.volume_ml(probabilities >= 0.5, (1.0, 1.0, 1.0)) == 0.032
 
 
 def test_as_spacing_messages():
