@@ -7,6 +7,7 @@
 * A header declaring more voxels than the file holds is refused with
   :class:`~medseg_edu.io.VolumeFileError` before any voxel array is allocated,
   for ``.nii``, ``.nii.gz`` (cut, lying or multi-member streams) and ``.hdr/.img`` pairs.
+* A zero voxel size with neither qform nor sform (which nibabel reads as 1 mm) is refused.
 """
 
 from __future__ import annotations
@@ -170,3 +171,21 @@ def test_a_volume_in_metres_typed_as_mm_is_named_with_the_file(tmp_path):
     with pytest.raises(VolumeFileError, match=r"metres.nii.gz.*Was it given in metres\? Multiply by 1000"):
         load_volume(tmp_path / "metres.nii.gz")
     assert Volume.from_array(_image(), (0.625, 0.625, 3.6)).spacing == (0.625, 0.625, 3.6)
+
+
+@pytest.mark.parametrize("name", ["zero.nii", "zero.nii.gz", "zero.hdr"])
+def test_a_zero_voxel_size_without_qform_or_sform_is_refused_not_read_as_1_mm(tmp_path, name):
+    """nibabel mends a zero pixdim to 1 mm; with no qform or sform nothing else states the size, so every
+    volume measured on the scan would rest on a guessed slice thickness."""
+    def write(sizes):
+        img = (nib.Nifti1Pair if name.endswith(".hdr") else nib.Nifti1Image)(_image(), np.eye(4))
+        img.header.set_zooms(sizes)
+        img.set_qform(None, code=0)
+        img.set_sform(None, code=0)
+        nib.save(img, tmp_path / name)
+        return tmp_path / name
+
+    with pytest.raises(VolumeFileError, match=r"states no voxel size: its pixdim is 0.7 x 0.7 x 0 mm"):
+        load_volume(write((0.7, 0.7, 0.0)))
+    # the same file with its sizes stated loads as before
+    assert load_volume(write((0.7, 0.7, 3.0))).spacing == pytest.approx((0.7, 0.7, 3.0))

@@ -58,6 +58,17 @@ def _open(path: Path):
     return img
 
 
+def _stated_voxel_sizes(path: Path, img, n: int):
+    """The file's own ``pixdim`` of its ``n`` spatial axes, before nibabel mends them (or None)."""
+    header_class = type(img.header)
+    if not hasattr(header_class, "from_fileobj") or "pixdim" not in img.header:
+        return None
+    opener_path = path.with_suffix(".hdr") if path.suffix == ".img" else path
+    with nib.openers.ImageOpener(str(opener_path)) as stream:
+        raw = header_class.from_fileobj(stream, check=False)
+    return raw["pixdim"][1:1 + n]
+
+
 def _check_geometry(path: Path, img) -> None:
     """2 to 4 axes and an affine that maps voxels to distinct points."""
     ndim = len(img.shape)
@@ -65,6 +76,17 @@ def _check_geometry(path: Path, img) -> None:
         raise VolumeFileError(
             f"'{path}' has {ndim} dimensions (shape {img.shape}); expected 2D, 3D or 4D (x, y, z, channels)"
         )
+    header = img.header
+    without_forms = all(int(header.get(code, 0)) == 0 for code in ("qform_code", "sform_code"))
+    if without_forms:
+        # nibabel reads a zero voxel size as 1 mm; with no qform or sform nothing else states it
+        stated = _stated_voxel_sizes(path, img, min(ndim, 3))
+        if stated is not None and not np.all(np.abs(stated) > 0):
+            raise VolumeFileError(
+                f"'{path}' states no voxel size: its pixdim is {' x '.join(f'{v:g}' for v in stated)} mm and it has "
+                "neither a qform nor an sform, so the spacing (and every volume measured on it) would be "
+                "a guess. Re-export the scan with its geometry, or rebuild it with the true spacing."
+            )
     affine = img.affine
     if affine is None or not np.all(np.isfinite(affine)):
         raise VolumeFileError(f"'{path}' has a non-finite (NaN/inf) affine:\n{affine}")
@@ -223,7 +245,9 @@ def load_volume(path, canonical: bool = True) -> Volume:
         If ``path`` does not exist.
     VolumeFileError
         If the file is not a NIfTI file, is truncated or corrupt, has a
-        non-finite or singular affine, or declares more voxels than it holds
+        non-finite or singular affine, states no voxel size (a zero pixdim
+        with neither a qform nor an sform: nibabel would read it as 1 mm),
+        or declares more voxels than it holds
         (refused from the header and the file size, before any voxel array is
         allocated).
     """
