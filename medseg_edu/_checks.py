@@ -62,8 +62,8 @@ def as_mask(a, name: str = "mask") -> np.ndarray:
     TypeError
         If ``a`` is not a numpy array or has a non-numeric dtype.
     ValueError
-        If ``a`` is 0-dimensional, contains NaN, or holds fractional values (a probability
-        map passed as a mask).
+        If ``a`` is 0-dimensional, contains NaN, or holds negative or fractional values (a
+        probability map passed as a mask).
     """
     if not isinstance(a, np.ndarray):
         raise TypeError(
@@ -74,14 +74,23 @@ def as_mask(a, name: str = "mask") -> np.ndarray:
         raise ValueError(f"{name} must have at least one dimension, got a 0-d array (a single number)")
     if a.dtype == bool:
         return a
+    if np.issubdtype(a.dtype, np.floating) and np.isnan(a).any():
+        raise ValueError(
+            f"{name} contains NaN values (shape {a.shape}, dtype {a.dtype}); "
+            f"a mask must be 0/1 or labels >= 0"
+        )
+    if np.issubdtype(a.dtype, np.signedinteger) or np.issubdtype(a.dtype, np.floating):
+        negative = np.count_nonzero(a < 0)
+        if negative:
+            # a 0/-1 mask (some tools store "true" as -1) would count as empty
+            raise ValueError(
+                f"{name} holds {negative} negative values (shape {a.shape}, dtype {a.dtype}, "
+                f"{float(a.min()):g} to {float(a.max()):g}): a mask must be 0/1 or labels >= 0. "
+                f"If -1 marks the structure, pass {name} != 0"
+            )
     if np.issubdtype(a.dtype, np.integer):
         return a > 0
     if np.issubdtype(a.dtype, np.floating):
-        if np.isnan(a).any():
-            raise ValueError(
-                f"{name} contains NaN values (shape {a.shape}, dtype {a.dtype}); "
-                f"a mask must be 0/1 or labels >= 0"
-            )
         fractional = np.count_nonzero(a != np.floor(a))
         if fractional:
             # counting every voxel > 0 of a probability map would give a silently wrong volume

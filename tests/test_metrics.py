@@ -39,6 +39,18 @@ def test_a_probability_map_is_not_taken_for_a_mask():
     assert volumetry.volume_ml(probabilities >= 0.5, (1.0, 1.0, 1.0)) == 0.032
 
 
+def test_a_mask_with_negative_values_is_refused_not_counted_as_empty():
+    from medseg_edu import volumetry
+
+    minus_one = np.zeros((6, 6, 3), np.int8)
+    minus_one[1:4, 1:4, 1] = -1  # "true" stored as -1
+    for mask in (minus_one, minus_one.astype(np.float32)):
+        with pytest.raises(ValueError, match="9 negative values .* pass mask != 0"):
+            volumetry.volume_ml(mask, (1.0, 1.0, 1.0))
+    assert volumetry.volume_ml(minus_one != 0, (1.0, 1.0, 1.0)) == 0.009
+    assert as_mask(np.array([0, 200], np.uint8)).tolist() == [False, True]  # unsigned: nothing to refuse
+
+
 def test_as_spacing_messages():
     assert as_spacing([1, 2, 3], 3) == (1.0, 2.0, 3.0)
     with pytest.raises(ValueError, match=r"spacing.*3 values.*\(1\.0, 1\.0\)"):
