@@ -63,8 +63,8 @@ def _stated_voxel_sizes(path: Path, img, n: int):
     header_class = type(img.header)
     if not hasattr(header_class, "from_fileobj") or "pixdim" not in img.header:
         return None
-    opener_path = path.with_suffix(".hdr") if path.suffix == ".img" else path
-    with nib.openers.ImageOpener(str(opener_path)) as stream:
+    header_file = img.file_map.get("header", img.file_map["image"]).filename or path  # a pair's .hdr
+    with nib.openers.ImageOpener(str(header_file)) as stream:
         raw = header_class.from_fileobj(stream, check=False)
     return raw["pixdim"][1:1 + n]
 
@@ -80,7 +80,7 @@ def _check_geometry(path: Path, img) -> None:
     without_forms = all(int(header.get(code, 0)) == 0 for code in ("qform_code", "sform_code"))
     if without_forms:
         # nibabel reads a zero voxel size as 1 mm; with no qform or sform nothing else states it
-        stated = _stated_voxel_sizes(path, img, min(ndim, 3))
+        stated = _stated_voxel_sizes(path, img, _spatial_ndim(ndim))
         if stated is not None and not np.all(np.abs(stated) > 0):
             raise VolumeFileError(
                 f"'{path}' states no voxel size: its pixdim is {' x '.join(f'{v:g}' for v in stated)} mm and it has "
