@@ -236,12 +236,29 @@ def ellipsoid_formula_ml(transverse_mm, ap_mm, cc_mm):
     float or numpy.ndarray
         Volume in mL.
 
+    Raises
+    ------
+    ValueError
+        If a diameter is negative, NaN or infinite (a calliper reading in the
+        wrong field, or a failed measurement, would give a negative or NaN
+        volume and, from it, a PSA density).
+
     Examples
     --------
     >>> round(ellipsoid_formula_ml(50, 35, 40), 1)
     36.7
     """
-    return transverse_mm * ap_mm * cc_mm * np.pi / 6.0 / 1000.0
+    diameters = [_lengths_mm(d, name) for d, name in
+                 ((transverse_mm, "transverse_mm"), (ap_mm, "ap_mm"), (cc_mm, "cc_mm"))]
+    return _scalar_or_array(np.prod(np.broadcast_arrays(*diameters), axis=0) * np.pi / 6.0 / 1000.0)
+
+
+def _lengths_mm(x, name: str) -> np.ndarray:
+    """``x`` as an array of lengths in mm, refused (naming ``name``) unless every one is finite and >= 0."""
+    arr = _numbers(x, name)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name} must be a length in mm (finite, >= 0), got {x!r}")
+    return arr
 
 
 def _scalar_or_array(arr: np.ndarray):
@@ -353,7 +370,7 @@ def volume_error_percent(reference_ml, measured_ml):
     reference_ml : float or array_like
         True (reference) volume in mL; must be > 0.
     measured_ml : float or array_like
-        Measured volume in mL.
+        Measured volume in mL; must be >= 0 (0: nothing found, -100 %).
 
     Returns
     -------
@@ -361,6 +378,11 @@ def volume_error_percent(reference_ml, measured_ml):
         ``100 * (measured - reference) / reference``; positive means the
         measurement overestimates.
 
+    Raises
+    ------
+    ValueError
+        If the reference is not > 0, or a measured volume is negative, NaN or
+        infinite (no volume can be; the error would look like a real one).
 
     Examples
     --------
@@ -371,6 +393,8 @@ def volume_error_percent(reference_ml, measured_ml):
     meas = _numbers(measured_ml, "measured_ml")
     if np.any(ref <= 0) or not np.all(np.isfinite(ref)):
         raise ValueError(f"reference_ml must be finite and > 0 mL, got {reference_ml!r}")
+    if np.any(meas < 0) or not np.all(np.isfinite(meas)):
+        raise ValueError(f"measured_ml must be a volume in mL (finite, >= 0), got {measured_ml!r}")
     return _scalar_or_array(100.0 * (meas - ref) / ref)
 
 

@@ -7,6 +7,7 @@ from medseg_edu.volumetry import (
     bland_altman,
     ellipsoid_diameters,
     ellipsoid_volume_ml,
+    ellipsoid_formula_ml,
     psa_density,
     slice_areas_cm2,
     volume_error_percent,
@@ -123,6 +124,29 @@ def test_volume_error_percent():
     np.testing.assert_allclose(volume_error_percent([10.0, 20.0], [11.0, 18.0]), [10.0, -10.0])
     with pytest.raises(ValueError, match="reference"):
         volume_error_percent(0.0, 10.0)
+    assert volume_error_percent(40.0, 0.0) == -100.0        # nothing found is a real (the worst) result
+    for impossible in (-4.0, float("inf"), [30.0, -1.0]):   # no volume is negative: refuse, not -110 %
+        with pytest.raises(ValueError, match="measured_ml must be a volume in mL"):
+            volume_error_percent(40.0, impossible)
+    with pytest.raises(ValueError, match="measured_ml contains NaN"):
+        volume_error_percent(40.0, float("nan"))
+
+
+def test_ellipsoid_formula_refuses_impossible_diameters():
+    assert ellipsoid_formula_ml(50, 35, 40) == pytest.approx(50 * 35 * 40 * math.pi / 6 / 1000)
+    assert isinstance(ellipsoid_formula_ml(50, 35, 40), float)
+    np.testing.assert_allclose(ellipsoid_formula_ml([50.0, 40.0], 35.0, 40.0),
+                               [50 * 35 * 40 * math.pi / 6000, 40 * 35 * 40 * math.pi / 6000])
+    assert ellipsoid_formula_ml(0.0, 35.0, 40.0) == 0.0
+    # a negative or missing diameter gave a negative or NaN volume, and a PSA density from it
+    with pytest.raises(ValueError, match="ap_mm must be a length in mm"):
+        ellipsoid_formula_ml(50.0, -35.0, 40.0)
+    with pytest.raises(ValueError, match="cc_mm must be a length in mm"):
+        ellipsoid_formula_ml(50.0, 35.0, float("inf"))
+    with pytest.raises(ValueError, match="transverse_mm contains NaN"):
+        ellipsoid_formula_ml(float("nan"), 35.0, 40.0)
+    with pytest.raises(TypeError, match="transverse_mm must be a number"):
+        ellipsoid_formula_ml("fifty", 35.0, 40.0)
 
 
 def test_bland_altman_known_numbers():
