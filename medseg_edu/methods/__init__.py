@@ -20,6 +20,10 @@ Every ``segment`` starts with the same check (:func:`medseg_edu._checks.as_scan`
 a 3D, finite, numeric image, a spacing in mm (:class:`~medseg_edu.SpacingUnitError`
 for one typed in metres or micrometres) and something to segment
 (:class:`~medseg_edu.BlankImageError` for a constant or near-constant image).
+The methods without a network (threshold, snake, atlas) then warn when the array's
+geometry is unlike an axial prostate scan's (:func:`medseg_edu.methods.quality.warn_if_unlike_a_scan`:
+field of view, slice thickness; an array in SimpleITK's (z, y, x) order is named as such),
+since they look for the gland in millimetres round the centre of a pelvic field of view.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import torch
 
 from .._bundled import bundled
 from .._checks import as_scan
+from .quality import warn_if_unlike_a_scan
 from .registration import (GRID_MM, GRID_SIZE, check_image, as_tensor, centre_weight,
                            normalise_inside, register_affine, register_deformable, to_common,
                            warp_to_target)
@@ -171,6 +172,7 @@ def segment(image, spacing, *, atlases=None, n_atlases=5, deformable=True, selec
     np.ndarray of bool, the image's shape (and the details dict if asked)
     """
     image, spacing = check_image(*as_scan(image, spacing))
+    warn_if_unlike_a_scan(image.shape, spacing, method="atlas")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the tensors are small: thread overhead costs more than it gains
     try:

@@ -34,8 +34,8 @@ from ..metrics import dice
 from ..volumetry import volume_ml
 from .held_out import END_SHARE
 
-__all__ = ["Check", "QualityReport", "quality_report", "doubt_message", "warn_if_doubtful", "plausibility",
-           "expert_extents", "end_offsets_mm", "expert_end_offsets", "ends_in_line", "PLAUSIBLE"]
+__all__ = ["Check", "QualityReport", "quality_report", "doubt_message", "warn_if_doubtful", "warn_if_unlike_a_scan",
+           "plausibility", "expert_extents", "end_offsets_mm", "expert_end_offsets", "ends_in_line", "PLAUSIBLE"]
 
 #: Whole-gland volume (mL) a real prostate has: MSD Task05 spans 16-315 mL.
 VOLUME_LIMITS_ML = (10.0, 400.0)
@@ -234,18 +234,61 @@ def _open_ends(mask, probability, spacing):
     return problems
 
 
-def _geometry_problems(shape, spacing):
+def _geometry_problems(shape, spacing, *, for_networks=True, hint=True):
+    """What makes an array of ``shape`` at ``spacing`` (mm) unlike an axial prostate scan, as texts.
+
+    The pixel-size limit applies only ``for_networks`` (they work on a 1.25 mm grid). With ``hint``,
+    an array whose axes reversed would pass is named as one in SimpleITK's (z, y, x) order: the
+    commonest way to get here, and one that gives a wrong mask without any error.
+    """
     problems = []
     fov = [n * s for n, s in zip(shape[:2], spacing[:2])]
     lo, hi = FOV_LIMITS_MM
     if not all(lo <= f <= hi for f in fov):
         problems.append(f"in-plane field of view {fov[0]:.0f} x {fov[1]:.0f} mm (limits {lo:g}-{hi:g} mm)")
-    if max(spacing[:2]) > MAX_PIXEL_MM:
+    if for_networks and max(spacing[:2]) > MAX_PIXEL_MM:
         problems.append(f"in-plane pixels of {max(spacing[:2]):.3g} mm (limit {MAX_PIXEL_MM:g} mm; "
                         f"the networks work at {PIXEL_MM:g} mm)")
     lo, hi = SLICE_LIMITS_MM
     if not lo <= spacing[2] <= hi:
         problems.append(f"{spacing[2]:.3g} mm slices (limits {lo:g}-{hi:g} mm)")
+    if problems and hint and not _geometry_problems(shape[::-1], spacing, for_networks=for_networks, hint=False):
+        problems.append(f"the array's axes look reversed: shape {tuple(shape)} is what SimpleITK's "
+                        f"GetArrayFromImage gives, in (z, y, x) order, while the spacing is in (x, y, z) order; "
+                        f"pass image.transpose(2, 1, 0) (medseg_edu.io.load_volume reads files in (x, y, z))")
+    return problems
+
+
+def warn_if_unlike_a_scan(shape, spacing, *, method: str, stacklevel: int = 3) -> list[str]:
+    """One ``UserWarning`` when an array's geometry is unlike an axial prostate scan's.
+
+    For the methods that use no network (threshold, snake, atlas): they look for the gland near
+    the centre of a pelvic field of view, in millimetres, so an array of another geometry - most
+    often a volume in (z, y, x) order with its spacing in (x, y, z) - gives them a wrong mask and
+    a wrong volume with no error. The networks' :func:`quality_report` checks the same (and their
+    pixel size) as ``image_looks_like_mr``.
+
+    Parameters
+    ----------
+    shape : tuple of 3 int
+        The array's shape, (x, y, z).
+    spacing : tuple of 3 float
+        Its voxel size in mm.
+    method : str
+        Named in the message.
+    stacklevel : int
+        As for :func:`warn_if_doubtful`.
+
+    Returns
+    -------
+    list of str
+        The problems found (empty: no warning).
+    """
+    problems = _geometry_problems(shape, spacing, for_networks=False)
+    if problems:
+        warnings.warn(f"medseg_edu: {method}: this array does not look like an axial prostate scan: "
+                      f"{'; '.join(problems)}. Its mask and volume are likely wrong.",
+                      UserWarning, stacklevel=stacklevel)
     return problems
 
 

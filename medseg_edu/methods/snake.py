@@ -32,6 +32,7 @@ from skimage.segmentation import active_contour, morphological_geodesic_active_c
 
 from .._checks import as_volume, check_not_blank
 from ..data import normalise
+from .quality import warn_if_unlike_a_scan
 
 
 def _check_slice(slice2d):
@@ -476,6 +477,7 @@ def segment(image, spacing, *, init=None, iterations=60, radius_mm=8.0, pixel_mm
     """
     image, spacing, init = _check_segment_inputs(image, spacing, init, iterations, radius_mm, pixel_mm,
                                                  half_width_mm)
+    warn_if_unlike_a_scan(image.shape, spacing, method="snake")
     nz = image.shape[2]
 
     # 1. region of interest around the in-plane centre, resampled to pixel_mm

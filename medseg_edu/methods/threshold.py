@@ -24,6 +24,7 @@ from .._checks import as_scan, as_spacing
 from ..masks import ball as ball_footprint
 from ..masks import largest_component
 from ..volumetry import voxels_to_ml
+from .quality import warn_if_unlike_a_scan
 
 POLARITIES = ("auto", "above", "below")
 
@@ -211,6 +212,7 @@ def segment(image, spacing, *, threshold=None, polarity="auto", cleanup=True, op
     if polarity not in POLARITIES:
         raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
     image, spacing = as_scan(image, spacing)
+    warn_if_unlike_a_scan(image.shape, spacing, method="threshold")
     if threshold is None:
         threshold = otsu(image)
     elif not np.isfinite(threshold):

@@ -216,6 +216,34 @@ def test_an_implausible_geometry(case, spacing, words):
     report = quality_report(case.image, spacing, case.gland)
     assert "image_looks_like_mr" in _failed(report)
     assert words in report["image_looks_like_mr"].message
+    assert "reversed" not in report["image_looks_like_mr"].message   # reversing the axes would not mend these
+
+
+def test_an_array_in_simpleitk_order_is_named(case):
+    """GetArrayFromImage gives (z, y, x); with the (x, y, z) spacing beside it, every method goes wrong."""
+    zyx = case.image.transpose(2, 1, 0)
+    report = quality_report(zyx, case.spacing, case.gland.transpose(2, 1, 0))
+    message = report["image_looks_like_mr"].message
+    assert "field of view 12 x 120 mm" in message
+    assert "axes look reversed" in message and "image.transpose(2, 1, 0)" in message
+
+
+@pytest.mark.parametrize("method", ["threshold", "snake", "atlas"])
+def test_the_methods_without_a_network_warn_on_an_array_unlike_a_scan(wide, method, monkeypatch):
+    from medseg_edu.methods import atlas, get
+    # the warning comes before any work: skip the registrations, which are not what is tested here
+    monkeypatch.setattr(atlas, "_segment", lambda image, *args: np.zeros(image.shape, bool))
+    zyx = wide.image.transpose(2, 1, 0)
+    with pytest.warns(UserWarning, match=rf"medseg_edu: {method}: this array does not look like an axial prostate "
+                                         r"scan: in-plane field of view 12 x 200 mm .*axes look reversed"):
+        get(method).segment(zyx, wide.spacing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        if method != "snake":            # a snake on a phantom may warn about its own fallbacks
+            get(method).segment(wide.image, wide.spacing)
+    assert quality.warn_if_unlike_a_scan(wide.image.shape, wide.spacing, method=method) == []
+    # the networks' pixel limit is not theirs: 2 mm pixels over a 200 mm field of view pass
+    assert quality.warn_if_unlike_a_scan((100, 100, 20), (2.0, 2.0, 3.6), method=method) == []
 
 
 def test_a_slab_is_judged_in_plane_only(case):
