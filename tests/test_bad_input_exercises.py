@@ -5,7 +5,8 @@ Every registered checker, run through ``exercises.check``:
 * passes the published solution even when it scribbles over its inputs after
   computing its result (the checker's inputs and expected answers are its own);
 * tells a function that forgot ``return`` "your function returned None";
-* tells a learner who passed a result instead of the function what to pass.
+* tells a learner who passed a result instead of the function what to pass;
+* never passes NaN (25 of the 39 exercises return a float the test can turn to NaN).
 """
 
 from __future__ import annotations
@@ -115,3 +116,48 @@ def test_the_checker_sees_the_original_inputs_not_the_answers_copy():
         return SOLUTIONS["00.mask_volume"](mask, spacing)
     assert exercises.check("00.mask_volume", keeps_a_reference, quiet=True).passed
     assert len(seen) > 1 and all(a is not b for a, b in zip(seen, seen[1:]))
+
+
+def _nan_like(value):
+    """``value`` with every floating-point number replaced by NaN (ints, bools and strings kept)."""
+    if isinstance(value, (float, np.floating)):
+        return float("nan")
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
+        return np.full_like(value, np.nan)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_nan_like(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _nan_like(v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("exercise_id", ALL)
+def test_nan_is_never_judged_correct(exercise_id):
+    """NaN compares False with everything, so ``abs(got - expected) > tol`` lets it through.
+
+    A learner's 0 / 0 (an empty class, an empty mask) gives NaN. Two answers must fail: a bare NaN,
+    and the published solution's result with every float in it turned to NaN (where it holds one).
+    """
+    verdict = exercises.check(exercise_id, lambda *args, **kwargs: float("nan"), quiet=True)
+    assert not verdict.passed, verdict.message
+    results = []
+
+    def solution_as_nan(*args, **kwargs):
+        results.append(SOLUTIONS[exercise_id](*args, **kwargs))
+        return _nan_like(results[-1])
+
+    verdict = exercises.check(exercise_id, solution_as_nan, quiet=True)
+    if any(_has_float(r) for r in results):     # a mask or a category holds no float to turn to NaN
+        assert not verdict.passed, verdict.message
+
+
+def _has_float(value) -> bool:
+    if isinstance(value, (float, np.floating)):
+        return True
+    if isinstance(value, np.ndarray):
+        return np.issubdtype(value.dtype, np.floating)
+    if isinstance(value, (list, tuple)):
+        return any(_has_float(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    return False

@@ -118,6 +118,11 @@ def _otsu_threshold(otsu_threshold):
             got = float(np.asarray(got).ravel()[0]) if np.size(got) == 1 else None
             if got is None:
                 raise ExerciseFailed("return one number, the threshold (not the whole variance curve)")
+            if not np.isfinite(got):   # NaN compares as "not too far" from anything: refuse it first
+                raise ExerciseFailed(
+                    f"your threshold is {got} with {nbins} bins. A bin with all pixels on one side leaves the other "
+                    "class empty: its probability is 0 and its mean 0 / 0. Give such bins a between-class variance "
+                    "of 0 (or skip them) before taking the argmax")
             expected = float(threshold_otsu(image, nbins=nbins))
             bin_width = (float(image.max()) - float(image.min())) / nbins
             if abs(got - expected) > 1.01 * bin_width:
