@@ -36,7 +36,7 @@ from ..masks import largest_component
 from . import quality as _quality
 
 __all__ = ["predict_proba", "patch_probabilities", "probability_volume", "segment_with", "segmenter",
-           "in_channels", "network_input"]
+           "in_channels", "network_input", "checked_threshold"]
 
 QUALITY_ACTIONS = ("warn", "ignore", "raise")
 _METHODS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -203,6 +203,21 @@ def probability_volume(model, image, spacing, *, batch_size=16, device=None, per
     return probs
 
 
+def checked_threshold(threshold) -> float:
+    """``threshold`` as a float, refused unless it is a gland probability strictly between 0 and 1.
+
+    At 0 or below every voxel is gland, at 1 or above none is: a volume of the whole field of
+    view or 0 mL, not a measurement (a threshold typed in percent, 50, is the usual slip).
+    """
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"threshold must be a number, got {threshold!r}") from err
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"threshold is a gland probability strictly between 0 and 1, got {threshold!r}")
+    return value
+
+
 def _threshold(probs, threshold, keep_largest):
     raw = probs >= threshold
     return raw, (largest_component(raw) if keep_largest else raw)
@@ -274,8 +289,7 @@ def segment_with(name, image, spacing, *, model=None, threshold=0.5, largest_com
         raise ValueError(f"unknown deep method {name!r}; choose one of {weights.NAMES}")
     if quality not in QUALITY_ACTIONS:
         raise ValueError(f"quality must be one of {QUALITY_ACTIONS}, got {quality!r}")
-    if not 0.0 < float(threshold) < 1.0:
-        raise ValueError(f"threshold is a gland probability strictly between 0 and 1, got {threshold}")
+    threshold = checked_threshold(threshold)
     image, spacing = as_scan(image, spacing)
     per_pixel = name == "patch_cnn"
     probs, augmented = _probabilities(name if model is None else model, image, spacing, batch_size=batch_size,

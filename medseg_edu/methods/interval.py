@@ -198,10 +198,11 @@ def volume_interval(image, spacing, method="unet", *, level=0.9, n_augment=6, se
     Raises
     ------
     ValueError
-        For a method without bundled weights, a level outside (0, 1), an
-        ``n_augment`` outside 2-64, and every bad image the deep methods refuse.
+        For a method without bundled weights, a level or a threshold outside (0, 1),
+        an ``n_augment`` outside 2-64, and every bad image the deep methods refuse.
     """
     _check(method, level, n_augment, widen)
+    threshold = deep.checked_threshold(threshold)
     image, spacing = as_volume(image, spacing)
     net = weights.load(method) if model is None else model
     per_pixel = method == "patch_cnn"
@@ -313,14 +314,17 @@ def member_volumes(image, spacing, models=None, *, threshold=0.5, batch_size=16,
     Raises
     ------
     ValueError
-        For fewer than two networks, and every bad image the deep methods refuse.
+        For fewer than two networks, networks of different kinds, a threshold outside
+        (0, 1), and every bad image the deep methods refuse.
     """
     image, spacing = as_volume(image, spacing)
     models = weights.load_members("unet", version=4, device=device) if models is None else list(models)
     if len(models) < 2:
         raise ValueError(f"member_volumes needs at least two networks to compare, got {len(models)}")
-    if not 0.0 < float(threshold) < 1.0:
-        raise ValueError(f"threshold is a gland probability strictly between 0 and 1, got {threshold!r}")
+    kinds = sorted({type(m).__name__ for m in models})
+    if len(kinds) > 1:   # their spread would measure the designs, not the luck of one recipe
+        raise ValueError(f"member_volumes compares networks of one kind trained alike, got {', '.join(kinds)}")
+    threshold = deep.checked_threshold(threshold)
     probabilities = [deep.probability_volume(m, image, spacing, batch_size=batch_size, device=device, tta=True)
                      for m in models]
     masks = tuple(largest_component(p >= threshold) for p in probabilities)

@@ -124,3 +124,15 @@ def test_end_recall_and_slices_found_on_built_masks():
     assert held_out.end_recall(missed, truth) == (pytest.approx(0.75), 0.0)
     assert held_out.slices_found(missed, truth) == pytest.approx(7 / 8)  # 8 inner slices, one (10) missed
     assert np.isnan(held_out.slices_found(truth, np.zeros_like(truth)))
+
+
+def test_one_threshold_check_for_every_deep_entry_point():
+    """segment, volume_interval and member_volumes share deep.checked_threshold."""
+    assert deep.checked_threshold(0.4) == 0.4 and deep.checked_threshold(np.float32(0.5)) == 0.5
+    for bad in (0, 1, 50, -0.1, float("nan")):   # 50: a threshold typed in percent
+        with pytest.raises(ValueError, match=f"strictly between 0 and 1, got {bad!r}"):
+            deep.checked_threshold(bad)
+    with pytest.raises(TypeError, match="threshold must be a number, got 'half'"):
+        deep.checked_threshold("half")
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        unet.segment(np.zeros((8, 8, 4)), (1.0, 1.0, 3.0), threshold=50)   # before the image is even read

@@ -77,6 +77,8 @@ def test_any_deep_method(scan):
 @pytest.mark.parametrize("kwargs, message", [
     ({"method": "atlas"}, "deep method"), ({"level": 90}, "level"), ({"n_augment": 1}, "n_augment"),
     ({"widen": -1.0}, "widen"),
+    # a threshold in percent gave 0.0 mL with an interval of 0.0-0.0 mL, as if measured
+    ({"threshold": 50}, "threshold is a gland probability"), ({"threshold": 0.0}, "threshold is a gland probability"),
 ])
 def test_refuses_what_it_cannot_do(scan, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -107,3 +109,6 @@ def test_member_volumes_need_two_networks(scan, model):
         member_volumes(scan.image, scan.spacing, [model])
     with pytest.raises(ValueError, match="threshold"):
         member_volumes(scan.image, scan.spacing, [model, model], threshold=1.5)
+    # a U-Net and an FCN disagree by design, not by the luck of one recipe's seeds
+    with pytest.raises(ValueError, match="networks of one kind trained alike, got FCN, UNet"):
+        member_volumes(scan.image, scan.spacing, [model, weights.load("fcn")])
