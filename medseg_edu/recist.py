@@ -278,7 +278,7 @@ def recist_response(baseline_mm, followup_mm, nadir_mm=None) -> str:
     Parameters
     ----------
     baseline_mm, followup_mm : float
-        Sums of diameters (mm) at baseline and now, >= 0.
+        Sums of diameters (mm) at baseline (> 0) and now (>= 0).
     nadir_mm : float, optional
         Smallest sum so far (mm), ``<= baseline_mm``; default the baseline.
 
@@ -301,6 +301,9 @@ def recist_response(baseline_mm, followup_mm, nadir_mm=None) -> str:
                 or not np.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a sum of diameters in mm (a finite number >= 0), got {value!r}")
     baseline, followup, nadir = (float(v) for v in values.values())
+    if baseline == 0:   # every follow-up would be "CR" or "PD" against nothing
+        raise ValueError("baseline_mm is 0: there is no target lesion to follow (RECIST 1.1 needs at least one "
+                         "measurable lesion, >= 10 mm, at baseline; an empty baseline mask gives 0)")
     if nadir > baseline:
         raise ValueError(f"nadir_mm ({nadir:g}) is the smallest sum so far, so it cannot exceed "
                          f"baseline_mm ({baseline:g})")

@@ -64,7 +64,8 @@ def test_recist_edge_cases(baseline, followup, nadir, expected):
     assert recist_response(baseline, followup, nadir_mm=nadir) == expected
 
 
-@pytest.mark.parametrize("args", [(-1, 10), (50, float("nan")), (50, 40, 60), ("50", 40), (True, 3)])
+@pytest.mark.parametrize("args", [(-1, 10), (50, float("nan")), (50, 40, 60), ("50", 40), (True, 3),
+                                  (0, 12), (0, 0)])   # a 0 mm baseline (an empty mask) gave "PD" and "CR"
 def test_recist_refuses_bad_sums(args):
     with pytest.raises(ValueError):
         recist_response(*args)
