@@ -277,8 +277,13 @@ def _make_optimiser(model: nn.Module, lr: float, lr_decay, total_steps):
 
 
 def _train_step(model, images, targets, optimiser, schedule, loss, augment, device,
-                layout) -> float:
-    """One optimisation step on one mini-batch; returns its loss."""
+                layout, step: int) -> float:
+    """Optimisation step number ``step`` on one mini-batch; returns its loss.
+
+    Raises FloatingPointError, before the weights change, when the loss is NaN or infinite:
+    one such step turns every weight into NaN, and training would go on for its whole budget
+    with a curve of ``nan`` and a network that marks nothing.
+    """
     images = images.to(device, torch.float32)
     targets = targets.to(device).long()
     if augment is not None:
@@ -286,11 +291,18 @@ def _train_step(model, images, targets, optimiser, schedule, loss, augment, devi
     images = images.contiguous(memory_format=layout)
     optimiser.zero_grad(set_to_none=True)
     batch_loss = loss(model(images), targets)
+    value = float(batch_loss.detach())
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"the training loss is {value} at step {step}; training stopped, the model keeps the weights it had "
+            f"before this step. Usual causes: a learning rate too high for this network (lr="
+            f"{optimiser.param_groups[0]['lr']:g}), or a loss that takes the log of 0 or divides by 0 "
+            "(add a small epsilon, or use torch.nn.functional.cross_entropy on the logits)")
     batch_loss.backward()
     optimiser.step()
     if schedule is not None:
         schedule.step()
-    return float(batch_loss.detach())
+    return value
 
 
 class _Validator:
@@ -412,6 +424,14 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
     lr_decay : ``"cosine"`` lowers the learning rate from ``lr`` to 0 along a half cosine over
         the step budget (needs ``max_steps`` or ``epochs``). The last steps then only polish,
         so a short run ends in a settled state instead of wherever its last jump left it.
+
+    Raises
+    ------
+    ValueError
+        For a missing or non-positive budget, empty training data, an unknown ``lr_decay``.
+    FloatingPointError
+        When a training loss is NaN or infinite (the message names the step and the learning
+        rate); the model keeps the weights it had before that step.
     """
     _check_arguments(train_data, epochs, max_seconds, max_steps, lr_decay)
     from tqdm.auto import tqdm
@@ -441,7 +461,7 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs=None, max_seconds
         while stopped_by is None:  # one pass over the shuffled data per loop
             for images, targets in loader:
                 batch_loss = _train_step(model, images, targets, optimiser, schedule, loss,
-                                         augment, dev, layout)
+                                         augment, dev, layout, step + 1)
                 step += 1
                 history.steps.append(step)
                 history.losses.append(batch_loss)

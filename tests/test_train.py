@@ -124,6 +124,25 @@ def test_fit_needs_a_budget():
         fit(small_unet(), squares(16), max_steps=0, **quick())
 
 
+def test_a_nan_loss_stops_training_with_the_step_and_the_weights_before_it():
+    """A log of 0 in a learner's loss: without the check, 40 steps of nan and a network of NaN weights."""
+    def log_of_zero_at_step_3(logits, targets, calls=[0]):
+        calls[0] += 1
+        probability = torch.softmax(logits, dim=1)[:, 1]
+        zero = probability * 0 if calls[0] >= 3 else probability
+        return dice_ce_loss(logits, targets) - torch.log(zero).mean() * 1e-3
+    model = small_unet()
+    with pytest.raises(FloatingPointError, match=r"the training loss is inf at step 3; .*lr=0.002.*log of 0"):
+        fit(model, squares(48), max_steps=40, loss=log_of_zero_at_step_3, **quick())
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert not model.training                                     # left in eval mode, as after any fit
+
+    def exploding(logits, targets):
+        return dice_ce_loss(logits, targets) * float("nan")
+    with pytest.raises(FloatingPointError, match="the training loss is nan at step 1"):
+        fit(small_unet(), squares(16), max_steps=5, loss=exploding, **quick())
+
+
 def test_fit_respects_max_seconds():
     history = fit(small_unet(), squares(64), max_seconds=1.0, epochs=10_000, **quick())
     assert history.stopped_by == "max_seconds"
