@@ -255,7 +255,7 @@ def _geometry_problems(shape, spacing, *, for_networks=True, hint=True):
     if problems and hint and not _geometry_problems(shape[::-1], spacing, for_networks=for_networks, hint=False):
         problems.append(f"the array's axes look reversed: shape {tuple(shape)} is what SimpleITK's "
                         f"GetArrayFromImage gives, in (z, y, x) order, while the spacing is in (x, y, z) order; "
-                        f"pass image.transpose(2, 1, 0) (medseg_edu.io.load_volume reads files in (x, y, z))")
+                        f"pass image.transpose(2, 1, 0) (medseg_edu.io.read_scan reads files in (x, y, z))")
     return problems
 
 
