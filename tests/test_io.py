@@ -70,6 +70,17 @@ def test_save_refuses_spacing_that_contradicts_affine(tmp_path):
         save_volume(v, tmp_path / "x.nii.gz")
 
 
+def test_save_writes_nifti_and_names_the_suffixes_otherwise(tmp_path):
+    v = Volume(np.arange(24, dtype=np.int16).reshape(2, 3, 4), (0.6, 0.6, 3.0), np.diag([0.6, 0.6, 3.0, 1.0]))
+    # .img writes the .hdr/.img pair; an upper-case .NII.GZ nibabel compresses (it read back as "truncated")
+    for name in ("a.nii.gz", "b.nii", "c.img", "D.NII.GZ"):
+        np.testing.assert_array_equal(load_volume(save_volume(v, tmp_path / name)).array, v.array)
+    for name in ("scan.nrrd", "scan.mha", "scan.png", "scan"):      # nibabel's own message named no way out
+        with pytest.raises(VolumeFileError, match=r"save_volume writes NIfTI files: .* should end in .nii.gz, .nii"):
+            save_volume(v, tmp_path / name)
+    assert not list(tmp_path.glob("scan*"))
+
+
 # ---------------------------------------------------------------- 2D / 4D
 def test_2d_file(tmp_path):
     arr = np.arange(12, dtype=np.int16).reshape(3, 4)

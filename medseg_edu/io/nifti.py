@@ -13,6 +13,9 @@ from nibabel.orientations import io_orientation
 
 from .volume import Volume, VolumeFileError, VolumeFileWarning, _mm, _spatial_ndim
 
+#: What :func:`save_volume` writes (a ``.hdr``/``.img`` pair is the NIfTI-1 pair format).
+NIFTI_SUFFIXES = (".nii.gz", ".nii", ".hdr", ".img")
+
 __all__ = ["MM_PER_NIFTI_UNIT", "load_volume", "save_volume"]
 
 
@@ -146,9 +149,10 @@ def _check_declared_size(path: Path, img) -> None:
     offset = int(getattr(img.dataobj, "offset", 0))  # where the voxels start in the data file
     dtype = img.get_data_dtype()
     needed = offset + int(np.prod(img.shape, dtype=np.float64)) * dtype.itemsize
-    if data_file.suffix == ".gz":
+    suffix = data_file.suffix.lower()   # nibabel reads and writes "scan.NII.GZ" compressed, too
+    if suffix == ".gz":
         held, how = _gzip_length(data_file, needed), "decompressed"
-    elif data_file.suffix in (".bz2", ".zst"):
+    elif suffix in (".bz2", ".zst"):
         return  # no cheap length; nibabel's own read fails on a short file
     else:
         size = data_file.stat().st_size
@@ -298,10 +302,16 @@ def save_volume(volume: Volume, path) -> Path:
     ValueError
         If ``volume.spacing`` disagrees with the voxel sizes implied by
         ``volume.affine`` (the file would contradict itself).
+    VolumeFileError
+        If ``path`` does not end in a NIfTI suffix (:data:`NIFTI_SUFFIXES`).
     """
     if not isinstance(volume, Volume):
         raise TypeError(f"save_volume expects a Volume, got {type(volume).__name__}")
     path = Path(path)
+    if not path.name.lower().endswith(NIFTI_SUFFIXES):
+        raise VolumeFileError(f"save_volume writes NIfTI files: '{path}' should end in "
+                              f"{', '.join(NIFTI_SUFFIXES)} (read_scan also reads NRRD and MetaImage; "
+                              "SimpleITK's WriteImage writes them)")
     array = volume.array
     if array.dtype == bool:
         array = array.astype(np.uint8)
