@@ -49,6 +49,10 @@ def largest_component(mask) -> np.ndarray:
     return out
 
 
+#: Largest footprint :func:`ball` builds (about a 100 mm radius on 0.6 x 0.6 x 3.6 mm voxels is 6 million).
+MAX_BALL_VOXELS = 2 ** 24
+
+
 def ball(spacing, radius_mm: float, *, edge_tolerance: float = 1e-9) -> np.ndarray:
     """All voxels within ``radius_mm`` of the centre voxel, on a grid of voxel size ``spacing``.
 
@@ -74,11 +78,21 @@ def ball(spacing, radius_mm: float, *, edge_tolerance: float = 1e-9) -> np.ndarr
     numpy.ndarray of bool
         Odd size along every axis, centred; True within ``radius_mm``
         (plus 1e-9 mm^2 of rounding slack).
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite radius, or one whose ball would exceed
+        :data:`MAX_BALL_VOXELS` voxels (a radius typed in micrometres).
     """
     spacing = as_spacing(spacing, len(spacing))
     if not (np.isfinite(radius_mm) and radius_mm >= 0):
         raise ValueError(f"radius_mm must be a finite number of mm >= 0, got {radius_mm!r}")
     half = [max(0, int(np.floor(radius_mm / s + edge_tolerance))) for s in spacing]
+    size = [2 * h + 1 for h in half]
+    if np.prod(size, dtype=float) > MAX_BALL_VOXELS:   # before allocating: a kernel on Binder would die
+        raise ValueError(f"a ball of radius_mm={radius_mm!r} on {tuple(spacing)} mm voxels needs "
+                         f"{' x '.join(map(str, size))} voxels (limit {MAX_BALL_VOXELS:,}): is the radius in mm?")
     axes = [np.arange(-h, h + 1) * s for h, s in zip(half, spacing)]
     grids = np.meshgrid(*axes, indexing="ij")
     return sum(g ** 2 for g in grids) <= radius_mm ** 2 + 1e-9

@@ -70,6 +70,14 @@ def test_ball_is_sized_in_mm_on_anisotropic_spacing():
         ball((1.0, 0.0, 1.0), 1.0)
 
 
+def test_a_ball_too_large_to_build_is_refused_before_any_allocation():
+    assert ball((0.6, 0.6, 3.6), 100.0).shape == (333, 333, 55)   # 6 million voxels: still built
+    # 1000 "mm" (a radius in micrometres) asked 55 GiB and raised MemoryError, or killed a small kernel
+    with pytest.raises(ValueError, match=r"radius_mm=1000.0 on \(0.6, 0.6, 3.0\) mm voxels needs 3333 x 3333 x 667 "
+                                         r"voxels \(limit 16,777,216\): is the radius in mm\?"):
+        ball((0.6, 0.6, 3.0), 1000.0)
+
+
 def test_ball_edge_tolerance_absorbs_rounding():
     # 1.2 / 0.4 is 2.9999999999999996 in floating point: the voxel exactly 1.2 mm away is inside
     assert ball((0.4,), 1.2).shape == (7,)
