@@ -195,6 +195,21 @@ def axial(array, k):
     return array[:, :, k].T
 
 
+def _display_array(image) -> np.ndarray:
+    """``image`` as an array to draw: a bool mask shown as 0/1 (percentiles need numbers)."""
+    image = np.asarray(image)
+    return image.astype(np.float32) if image.dtype == bool else image
+
+
+def _check_overlays(image, overlays: dict, kind: str) -> None:
+    """Refuse an overlay of another shape than the image: it would be drawn shifted or cut, silently."""
+    for name, mask in overlays.items():
+        shape = np.shape(mask)
+        if shape != image.shape:
+            raise ValueError(f"{kind} {name!r} has shape {shape}, the image {image.shape}: an overlay must "
+                             "come from the same volume, cropped the same way")
+
+
 def central_crop(shape, half_mm: float, spacing):
     """Index of the central +- ``half_mm`` square of every axial slice of a volume of ``shape``.
 
@@ -238,8 +253,10 @@ def show_slice(image, k=None, *, ax=None, spacing=None, masks=None, contours=Non
         R/L and P/A at the slice's edges (default), see :func:`orientation_letters`.
         Without it the slice is drawn unmirrored, as the array is stored.
     """
-    image = np.asarray(image)
+    image = _display_array(image)
     masks, contours, colors = dict(masks or {}), dict(contours or {}), dict(colors or {})
+    _check_overlays(image, masks, "mask")
+    _check_overlays(image, contours, "contour")
     if k is None and image.ndim == 3:
         first = next(iter({**masks, **contours}.values()), None)
         k = best_slice(first) if first is not None else image.shape[2] // 2
@@ -354,7 +371,10 @@ def show_sagittal(image, x, *, ax=None, spacing=None, contours=None, title=None,
     thick-slice scan - so the two can be compared. ``rows`` optionally crops y
     (a slice object). ``contours`` as in :func:`show_slice`.
     """
-    image = np.asarray(image)
+    image = _display_array(image)
+    _check_overlays(image, dict(contours or {}), "contour")
+    if not 0 <= x < image.shape[0]:
+        raise IndexError(f"sagittal slice {x} is outside the volume's {image.shape[0]} columns (axis 0)")
     if ax is None:
         _, ax = plt.subplots(figsize=(SINGLE_SLICE_INCHES, SINGLE_SLICE_INCHES))
     rows = rows if rows is not None else slice(None)

@@ -295,3 +295,19 @@ def test_figure_code_has_no_small_text_or_thin_lines(path):
 
 def test_not_yet_migrated_names_notebooks():
     assert all(re.fullmatch(r"\d\d", number) for number in NOT_YET_MIGRATED)
+
+
+def test_an_overlay_of_another_shape_is_refused_not_drawn_shifted():
+    """A mask from another case or another crop was drawn anyway: cut or shifted, with no sign of it."""
+    image = np.random.default_rng(0).random((40, 40, 6)).astype(np.float32)
+    truth = image > 0.5
+    with pytest.raises(ValueError, match=r"contour 'truth' has shape \(30, 40, 6\), the image \(40, 40, 6\)"):
+        viz.show_slice(image, 2, contours={"truth": truth[:30]})
+    with pytest.raises(ValueError, match=r"mask 'unet' has shape \(40, 40, 3\)"):
+        viz.show_slice(image, 2, masks={"unet": truth[:, :, :3]})
+    with pytest.raises(ValueError, match="contour 'truth'"):
+        viz.show_sagittal(image, 20, contours={"truth": truth[:, :20]})
+    with pytest.raises(IndexError, match="sagittal slice 40 is outside the volume's 40 columns"):
+        viz.show_sagittal(image, 40)
+    viz.show_slice(truth, 2, contours={"truth": truth})     # a mask shown as an image: 0/1, not a numpy TypeError
+    plt.close("all")
