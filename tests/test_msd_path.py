@@ -190,6 +190,10 @@ def test_unlabelled_test_cases_are_refused_for_training_and_scoring(phantom_task
         showdown.evaluate_on_labelled([case], ("unet",))
     with pytest.raises(ValueError, match="empty"):
         CaseSlices([])
+    # the image arrays instead of the cases raised "'numpy.ndarray' object has no attribute 'image'"
+    with pytest.raises(TypeError, match=r"CaseSlices needs cases .* item 0 is a ndarray without .image, .gland, "
+                                        r".spacing"):
+        CaseSlices([case.image])
     labelled = [phantom_task05.phantoms[TRAIN[0]]]
     with pytest.raises(ValueError, match="unet fine-tuned"):      # refused before anything runs
         showdown.evaluate_on_labelled(labelled, ("unet",), models={"unet": None})

@@ -133,6 +133,11 @@ class CaseSlices(SliceDataset):
         images, masks, index = [], [], []
         for i, case in enumerate(cases):
             name = getattr(case, "name", "") or f"case {i}"
+            missing = [a for a in ("image", "gland", "spacing") if not hasattr(case, a)]
+            if missing:
+                raise TypeError(f"CaseSlices needs cases (with .image, .gland and .spacing, e.g. from "
+                                f"prostate_split or load_msd_prostate); item {i} is a {type(case).__name__} "
+                                f"without {', '.join('.' + a for a in missing)}")
             if (getattr(case, "meta", None) or {}).get("has_labels", True) is False:
                 raise ValueError(
                     f"{name!r} has no labels (an MSD test-split case?): its all-zero label map is not a "
