@@ -52,6 +52,14 @@ def test_a_label_map_on_another_grid_or_empty_is_refused_by_name(pair, tmp_path)
     empty = save_volume(Volume(np.zeros_like(case.labels), case.spacing, case.affine), tmp_path / "empty.nii.gz")
     with pytest.raises(ValueError, match="empty.nii.gz' marks no gland"):
         load_labelled_scan(image, empty)
+    # a hospital's 0/255 gland mask and a multi-organ map: refused, each with the way to convert it
+    byte = save_volume(Volume(case.gland.astype(np.uint8) * 255, case.spacing, case.affine), tmp_path / "b.nii.gz")
+    with pytest.raises(ValueError, match=r"values \[255\] besides .*whole-gland mask stored as 0/255\? Save "
+                                         r"\(labels > 0\) as uint8"):
+        load_labelled_scan(image, byte)
+    organs = save_volume(Volume(case.labels * 3, case.spacing, case.affine), tmp_path / "organs.nii.gz")
+    with pytest.raises(ValueError, match=r"values \[3, 6\] .*several organs\? Save the gland's labels alone"):
+        load_labelled_scan(image, organs)
 
 
 def test_a_dicom_series_pairs_with_an_nrrd_label_map_as_nci_isbi_hands_them_out(tmp_path):

@@ -326,9 +326,13 @@ def _read_label(path):
     values = np.unique(arr)
     bad = [v for v in values.tolist() if v not in (0, 1, 2)]
     if bad:
+        nonzero = [v for v in values.tolist() if v != 0]
+        hint = (f"a whole-gland mask stored as 0/{nonzero[0]:g}? Save (labels > 0) as uint8 instead"
+                if len(nonzero) == 1 else
+                "a map of several organs? Save the gland's labels alone, e.g. np.isin(labels, [k]) as uint8")
         raise ValueError(
             f"Label file '{path}' holds values {sorted(bad)[:10]} besides 0 (background), "
-            f"1 (PZ) and 2 (TZ); is it a prostate label map?"
+            f"1 (PZ) and 2 (TZ); is it a prostate label map? ({hint})"
         )
     return arr.astype(np.uint8), vol
 
