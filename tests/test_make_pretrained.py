@@ -128,3 +128,17 @@ def test_training_md_quotes_the_spread_between_two_runs_as_measured():
     assert f"{unet1['Prostate3T-03-0001_ml']:.1f} against {unet2['Prostate3T-03-0001_ml']:.1f} mL" in paragraph
     dilated = [run["evaluation"]["dilated"]["phantom_v1_test_dice"] for run in runs]
     assert f"{dilated[0]:.3f} against {dilated[1]:.3f}" in paragraph
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "0"], "--steps must be a positive number"),
+    (["--steps-scale", "0"], "--steps-scale must be a positive number"),    # fit() refused it after a 5-min bank
+    (["--steps-scale", "nan"], "--steps-scale must be a positive number"),
+    (["--out", "/proc/medseg-edu-cannot-be-here"], "cannot write the weights into --out"),
+])
+def test_bad_arguments_are_refused_before_anything_runs(argv, message, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["make_pretrained.py", *argv, "--no-evaluate"])
+    monkeypatch.setattr(make_pretrained, "train_side_by_side", lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(SystemExit) as stop:
+        make_pretrained.main()
+    assert stop.value.code == 2 and message in capsys.readouterr().err

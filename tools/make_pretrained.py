@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import shutil
 import time
@@ -339,8 +340,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.steps is not None and args.steps < 1:
         parser.error("--steps must be a positive number of optimisation steps")
+    if not (math.isfinite(args.steps_scale) and args.steps_scale > 0):   # else fit() refuses it after the bank
+        parser.error(f"--steps-scale must be a positive number (1 = the recipes' budgets), got {args.steps_scale}")
     OUT = args.out.resolve()
-    OUT.mkdir(parents=True, exist_ok=True)
+    try:
+        OUT.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.error(f"cannot write the weights into --out {OUT}: {err.strerror}")
     os.environ["MEDSEG_EDU_WEIGHTS"] = str(OUT)  # the evaluation loads what was just trained
     if not args.evaluate_only:
         print(f"Note: the bundled weights were trained on the synth bank v2 (commit {BUNDLED_FROM}); this run trains "
