@@ -228,6 +228,19 @@ def test_without_scans_it_says_what_to_give():
         measure_labelled.main(["--json", "out.json"])
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--pair", "missing_t2.nii.gz", "missing_label.nii.gz"], "No such scan file or DICOM folder: 'missing_t2.nii.gz'"),
+    (["--unlabelled", "no_such_folder"], "No folder of real scans at 'no_such_folder'"),
+    # the JSON was written last: an hour of measuring ended in a traceback
+    (["--phantom-v1", "--json", "no_such_folder/results.json"], "no folder no_such_folder to write it into"),
+])
+def test_a_missing_file_or_folder_is_a_usage_error_before_any_network_runs(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr(measure_labelled, "candidates", lambda: pytest.fail("the networks were loaded"))
+    with pytest.raises(SystemExit) as stop:
+        measure_labelled.main(argv)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_thresholds_outside_zero_one_are_refused(capsys):
     for wrong in ("1.5", "0", "-0.2"):
         with pytest.raises(SystemExit):

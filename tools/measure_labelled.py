@@ -408,10 +408,16 @@ def main(argv=None) -> int:
                      "--phantom-v1 or --held-out")
     if not all(0.0 < t < 1.0 for t in args.thresholds):
         parser.error(f"--thresholds are gland probabilities between 0 and 1, got {args.thresholds}")
+    if args.json and not args.json.parent.is_dir():     # found out now, not after an hour of measuring
+        parser.error(f"--json {args.json}: no folder {args.json.parent} to write it into")
     adapt = dict(adapt_batchnorm=args.adapt_batchnorm, correct_bias=args.correct_bias,
                  thresholds=tuple(args.thresholds))
+    try:  # every file is read (and refused, by name) before the first network runs
+        cases = [load_labelled_scan(image, label) for image, label in args.pair]
+        unlabelled = None if args.unlabelled is None else real_scans(*args.unlabelled)
+    except (OSError, ValueError) as err:
+        parser.error(str(err))
     nets, out = candidates(), dict(adapt)
-    cases = [load_labelled_scan(image, label) for image, label in args.pair]
     if args.msd:
         cases += load_msd_prostate(args.msd, "train", adc=False)
     if cases:
@@ -419,7 +425,7 @@ def main(argv=None) -> int:
         out["verdicts"] = verdicts(out["labelled"])
         print(report(out["labelled"]))
     if args.unlabelled is not None:
-        out["unlabelled"] = judge_unlabelled(real_scans(*args.unlabelled), nets, **adapt)
+        out["unlabelled"] = judge_unlabelled(unlabelled, nets, **adapt)
         print("\n" + report_unlabelled(out["unlabelled"]))
     if args.phantom_v1:
         out["phantom_v1"] = phantom_v1_dice(nets, **adapt)
