@@ -308,7 +308,7 @@ def register_affine(fixed, moving, weight=None, *, iterations=(40, 40), factors=
     """
     if len(iterations) != len(factors):
         raise ValueError(f"give one iteration count per level: {iterations} vs factors {factors}")
-    weight = torch.ones_like(fixed) if weight is None else weight
+    fixed, moving, weight = _grid_tensors(fixed, moving, weight)
     theta = (identity_theta() if theta is None else theta.detach().clone()).requires_grad_(True)
     optimiser = torch.optim.Adam([theta], lr=lr)
     losses = []
@@ -325,6 +325,19 @@ def register_affine(fixed, moving, weight=None, *, iterations=(40, 40), factors=
             optimiser.step()
             losses.append(loss.item())
     return Registration(theta.detach(), None, losses)
+
+
+def _grid_tensors(fixed, moving, weight):
+    """The three images of a registration, checked: tensors (1, 1, z, y, x) of one shape; weight 1s if None."""
+    named = {"fixed": fixed, "moving": moving, "weight": weight}
+    for name, value in named.items():
+        if value is not None and not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch tensor (1, 1, z, y, x) on the common grid, got "
+                            f"{type(value).__name__}: use as_tensor(to_common(image, spacing)[0])")
+    shapes = {name: tuple(value.shape) for name, value in named.items() if value is not None}
+    if len(set(shapes.values())) > 1 or len(shapes["fixed"]) != 5:
+        raise ValueError(f"fixed, moving and weight must be (1, 1, z, y, x) tensors of one shape, got {shapes}")
+    return fixed, moving, torch.ones_like(fixed) if weight is None else weight
 
 
 def _pool(t, factor):
@@ -367,7 +380,7 @@ def register_deformable(fixed, moving, affine, weight=None, *, control_mm=12.0, 
     Registration
         ``theta`` of ``affine`` plus the learned ``displacement``.
     """
-    weight = torch.ones_like(fixed) if weight is None else weight
+    fixed, moving, weight = _grid_tensors(fixed, moving, weight)
     fixed, moving, weight = (_pool(t, factor) for t in (fixed, moving, weight))
     size = tuple(fixed.shape[2:])
     extent_mm = [(n * factor - 1) * grid_mm for n in size]           # (z, y, x) widths

@@ -30,7 +30,7 @@ from skimage.filters import sobel
 from skimage.morphology import black_tophat, disk
 from skimage.segmentation import active_contour, morphological_geodesic_active_contour
 
-from .._checks import as_volume, check_not_blank
+from .._checks import as_mask, as_volume, check_not_blank
 from ..data import normalise
 from .quality import warn_if_unlike_a_scan
 
@@ -530,7 +530,7 @@ def _check_segment_inputs(image, spacing, init, iterations, radius_mm, pixel_mm,
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive number of mm, got {value!r}")
     if init is not None:
-        init = np.asarray(init, bool)
+        init = as_mask(init, name="init")   # a probability map is refused, not read as "everything > 0"
         if init.shape != image.shape:
             raise ValueError(f"init mask shape {init.shape} must match the image shape {image.shape}")
         if not init.any():

@@ -102,3 +102,16 @@ def test_stored_real_mask_names_what_is_missing(tmp_path, monkeypatch):
     monkeypatch.setattr(atlas, "STORED_REAL_MASKS", tmp_path / "absent.npz")
     with pytest.raises(FileNotFoundError, match="tools/real_atlas.py"):
         atlas.stored_real_mask("Prostate3T-03-0001")
+
+
+def test_registration_takes_grid_tensors_and_says_how_to_make_them():
+    case = prostate_phantom(3, shape=(96, 96, 12))
+    values, inside = registration.to_common(case.image, case.spacing)
+    fixed = registration.as_tensor(values)
+    with pytest.raises(TypeError, match=r"moving must be a torch tensor .* got ndarray: use as_tensor\(to_common"):
+        registration.register_affine(fixed, values, iterations=(1,), factors=(4,))
+    with pytest.raises(ValueError, match="tensors of one shape"):
+        registration.register_affine(fixed, fixed[..., :10], iterations=(1,), factors=(4,))
+    reg = registration.register_affine(fixed, fixed, iterations=(1,), factors=(4,))
+    with pytest.raises(TypeError, match="weight must be a torch tensor"):
+        registration.register_deformable(fixed, fixed, reg, inside, iterations=1)

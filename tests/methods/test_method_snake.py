@@ -60,6 +60,9 @@ def test_bad_parameters():
         snake.segment(image, (1.0, 1.0, 1.0), init=np.zeros((4, 4, 4), bool))
     with pytest.raises(ValueError, match="empty"):
         snake.segment(image, (1.0, 1.0, 1.0), init=np.zeros(image.shape, bool))
+    # a probability map as the starting mask was read as "every voxel > 0": the whole field of view
+    with pytest.raises(ValueError, match="init holds .* fractional values .*init >= 0.5"):
+        snake.segment(image, (1.0, 1.0, 1.0), init=np.full(image.shape, 0.3))
 
 
 def test_circle():
