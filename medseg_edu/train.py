@@ -291,14 +291,14 @@ def _train_step(model, images, targets, optimiser, schedule, loss, augment, devi
     images = images.contiguous(memory_format=layout)
     optimiser.zero_grad(set_to_none=True)
     batch_loss = loss(model(images), targets)
-    value = float(batch_loss.detach())
+    batch_loss.backward()
+    value = float(batch_loss.detach())   # waits for the device once per step, after the backward pass is queued
     if not math.isfinite(value):
         raise FloatingPointError(
             f"the training loss is {value} at step {step}; training stopped, the model keeps the weights it had "
             f"before this step. Usual causes: a learning rate too high for this network (lr="
             f"{optimiser.param_groups[0]['lr']:g}), or a loss that takes the log of 0 or divides by 0 "
             "(add a small epsilon, or use torch.nn.functional.cross_entropy on the logits)")
-    batch_loss.backward()
     optimiser.step()
     if schedule is not None:
         schedule.step()
