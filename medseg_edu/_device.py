@@ -134,11 +134,18 @@ def step_budget(cpu: int, accelerator: int, on=None) -> int:
 
 
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and PyTorch so a notebook gives the same numbers every run."""
+    """Seed Python, NumPy and PyTorch so a notebook gives the same numbers every run.
+
+    ``seed`` is a whole number from 0 to 2**32 - 1 (NumPy's range); anything else is refused
+    with that said, rather than with NumPy's "Cannot cast scalar from dtype" message.
+    """
     import random
 
     import numpy as np
 
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
+    seed = int(seed)   # Python's random refuses NumPy integers
     random.seed(seed)
     np.random.seed(seed)
     try:

@@ -96,3 +96,11 @@ def test_device_dependent_budgets_never_sit_in_a_checked_cell(path):
             assert "step_budget" not in source and not re.search(r"device\.type|\.is_available\(", source), source
         assert not re.search(r"if device\.type ==|if dev\.type ==", source), (
             f"{path.name}: choose budgets with medseg_edu.step_budget, so tests can take the GPU branch:\n{source}")
+
+
+@pytest.mark.parametrize("seed", ["0", 1.5, -1, 2 ** 32, True])
+def test_a_seed_that_is_not_a_whole_number_in_numpys_range_is_refused_by_name(seed):
+    # NumPy said "Cannot cast scalar from dtype('<U1') to dtype('int64')" for "0"
+    with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 2\*\*32 - 1"):
+        medseg_edu.seed_everything(seed)
+    medseg_edu.seed_everything(np.int64(7))   # a seed drawn with NumPy is a seed
