@@ -238,8 +238,9 @@ def _geometry_problems(shape, spacing, *, for_networks=True, hint=True):
     """What makes an array of ``shape`` at ``spacing`` (mm) unlike an axial prostate scan, as texts.
 
     The pixel-size limit applies only ``for_networks`` (they work on a 1.25 mm grid). With ``hint``,
-    an array whose axes reversed would pass is named as one in SimpleITK's (z, y, x) order: the
-    commonest way to get here, and one that gives a wrong mask without any error.
+    an array whose axes reversed would pass is named as one in SimpleITK's (z, y, x) order (the
+    commonest way to get here, and one that gives a wrong mask without any error), and a spacing
+    that would pass ten times larger as one typed in centimetres.
     """
     problems = []
     fov = [n * s for n, s in zip(shape[:2], spacing[:2])]
@@ -256,6 +257,9 @@ def _geometry_problems(shape, spacing, *, for_networks=True, hint=True):
         problems.append(f"the array's axes look reversed: shape {tuple(shape)} is what SimpleITK's "
                         f"GetArrayFromImage gives, in (z, y, x) order, while the spacing is in (x, y, z) order; "
                         f"pass image.transpose(2, 1, 0) (medseg_edu.io.read_scan reads files in (x, y, z))")
+    in_mm = tuple(float(f"{10 * s:.6g}") for s in spacing)
+    if problems and hint and not _geometry_problems(shape, in_mm, for_networks=for_networks, hint=False):
+        problems.append(f"the spacing looks like centimetres: {in_mm} mm would fit")
     return problems
 
 

@@ -228,6 +228,13 @@ def test_an_array_in_simpleitk_order_is_named(case):
     assert "axes look reversed" in message and "image.transpose(2, 1, 0)" in message
 
 
+def test_a_spacing_in_centimetres_is_named(case):
+    report = quality_report(case.image, tuple(s / 10 for s in case.spacing), case.gland)
+    message = report["image_looks_like_mr"].message
+    assert "field of view 12 x 12 mm" in message and "the spacing looks like centimetres: (0.625, 0.625, 3.6) mm" in message
+    assert "centimetres" not in quality_report(case.image, (0.3, 0.3, 3.6), case.gland)["image_looks_like_mr"].message
+
+
 @pytest.mark.parametrize("method", ["threshold", "snake", "atlas"])
 def test_the_methods_without_a_network_warn_on_an_array_unlike_a_scan(wide, method, monkeypatch):
     from medseg_edu.methods import atlas, get
