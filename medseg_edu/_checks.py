@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["BlankImageError", "SpacingUnitError", "PLAUSIBLE_SPACING_MM", "NEAR_CONSTANT_CONTRAST",
-           "as_mask", "as_scan", "as_spacing", "as_volume", "check_not_blank", "same_shape"]
+           "as_mask", "as_scan", "as_seed", "as_spacing", "as_volume", "check_not_blank", "same_shape"]
 
 #: Smallest and largest voxel size (mm) a scan can have. Below: metres typed as mm
 #: (0.000625); above: micrometres (625). Nothing in between is refused.
@@ -303,3 +303,25 @@ def same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")
             f"{names[0]} and {names[1]} must have the same shape, "
             f"got {names[0]}.shape={sa} and {names[1]}.shape={sb}"
         )
+
+
+def as_seed(seed, name: str = "seed", what: str = "") -> int:
+    """``seed`` as a Python int, or ``ValueError`` unless it is a whole number from 0 to 2**32 - 1.
+
+    That is NumPy's seed range (``np.random.seed``), so one rule holds for every seed and
+    session number in the package. NumPy's own messages for a bad seed ("expected
+    non-negative integer", "SeedSequence expects int") do not name the argument, and a
+    float such as 1.5 would otherwise be truncated silently by ``int()``.
+
+    Parameters
+    ----------
+    seed : int or numpy.integer
+    name : str
+        The argument's name, used in the message.
+    what : str
+        What the number chooses (e.g. "the patient"), added to the message.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        about = f" ({what})" if what else ""
+        raise ValueError(f"{name}{about} must be a whole number from 0 to 2**32 - 1, got {seed!r}")
+    return int(seed)

@@ -143,9 +143,9 @@ def seed_everything(seed: int = 0) -> None:
 
     import numpy as np
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
-        raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
-    seed = int(seed)   # Python's random refuses NumPy integers
+    from ._checks import as_seed
+
+    seed = as_seed(seed)   # a Python int: Python's random refuses NumPy integers
     random.seed(seed)
     np.random.seed(seed)
     try:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import as_seed
+
 __all__ = ["RC_FACTOR", "BlandAltman", "Coverage", "Repeatability", "bland_altman", "intraclass_correlation",
            "interval_coverage", "PairedDifference", "paired_difference", "repeatability", "repeatability_coefficient", "spread_percent", "width_factor",
            "within_subject_cv", "within_subject_sd"]
@@ -565,6 +567,7 @@ def paired_difference(a, b, *, level: float = 0.95, n_resamples: int = 9999, see
         raise ValueError(f"paired_difference needs at least 3 cases, got {first.size}")
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    seed = as_seed(seed)
     diff = first - second
     if np.ptp(diff) == 0:        # every case differs by the same amount: no spread to resample
         lower = upper = float(diff[0])

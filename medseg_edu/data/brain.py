@@ -24,6 +24,7 @@ import numpy as np
 from scipy import ndimage
 
 from .._bundled import data_dir
+from .._checks import as_seed
 from ..io import Volume, load_volume
 from ..volumetry import voxel_volume_ml
 from .noise import rician_noise, smooth_fields
@@ -249,6 +250,7 @@ def simulate_atrophy(brain: Brain, percent_per_year: float, years: float, seed: 
         ``years``, ``target_percent`` and ``achieved_percent``.
     """
     percent_per_year, years, target = _check_atrophy_args(percent_per_year, years)
+    seed = as_seed(seed)
 
     spacing = brain.spacing
     gm = brain.gm.array.astype(np.float32)
@@ -429,7 +431,7 @@ def brain_scan(brain: Brain, seed: int, noise: float = 0.03, bias: float = 0.05,
     for nm, val in (("noise", noise), ("bias", bias), ("jitter_mm", jitter_mm)):
         if not np.isfinite(val) or val < 0:
             raise ValueError(f"{nm} must be a finite number >= 0, got {val!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
     gm, wm = brain.gm.array, brain.wm.array
     icv = brain.icv.astype(np.float32)
     shift = rng.uniform(-jitter_mm, jitter_mm, size=3) / np.asarray(brain.spacing)

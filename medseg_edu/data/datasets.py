@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .._checks import as_seed
 from .cache import cached_arrays
 from .prep import GRID, PIXEL_MM, normalise, stack_slices, to_grid
 from .split import PHANTOM_VERSION, prostate_split
@@ -165,6 +166,7 @@ class PatchDataset(Dataset):
                  size=GRID, pixel_mm=PIXEL_MM, slices=None):
         if patch_size % 2 == 0:
             raise ValueError(f"patch_size must be odd so a patch has a centre pixel, got {patch_size}")
+        seed = as_seed(seed)
         data = split_slices(split, size=size, pixel_mm=pixel_mm) if slices is None else slices
         self.half = patch_size // 2
         pad = ((0, 0), (self.half, self.half), (self.half, self.half))

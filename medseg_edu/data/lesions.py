@@ -26,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 
 from .. import recist, volumetry
-from .._checks import as_spacing
+from .._checks import as_seed, as_spacing
 from .noise import smooth_noise
 from .phantom import _AnatomyMasks, prostate_phantom
 from .render import TISSUES, render_mr
@@ -92,12 +92,6 @@ class Finding:
     def sphere_diameter_mm(self) -> float:
         """Diameter (mm) of the sphere with the same volume, ``(6 V / pi)^(1/3)``."""
         return float((6.0 * self.volume_ml * 1000.0 / np.pi) ** (1.0 / 3.0))
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def _local_grid(half_mm, spacing):
@@ -172,7 +166,7 @@ def lesion(volume_ml, shape="spherical", *, zone="pz", spacing=_DEFAULT_SPACING,
     if not np.isfinite(volume_ml) or not 0.02 <= volume_ml <= 60.0:
         raise ValueError(f"volume_ml must be a lesion volume in mL between 0.02 and 60, got {volume_ml!r}")
     spacing = as_spacing(spacing, 3)
-    seed = _check_seed(seed)
+    seed = as_seed(seed)
     rng = np.random.default_rng([seed, 14, LESION_SHAPES.index(shape)])
     angle = float(rng.uniform(0, 180)) if angle_deg is None else float(angle_deg)
     radius = (3.0 * volume_ml * 1000.0 / (4.0 * np.pi)) ** (1.0 / 3.0)   # equivalent sphere, mm
@@ -252,7 +246,7 @@ def lymph_node(short_axis_mm, *, long_axis_mm=None, spacing=_DEFAULT_SPACING, se
     if not np.isfinite(short_axis_mm) or not 3.0 <= short_axis_mm <= 40.0:
         raise ValueError(f"short_axis_mm must be between 3 and 40 mm, got {short_axis_mm!r}")
     spacing = as_spacing(spacing, 3)
-    seed = _check_seed(seed)
+    seed = as_seed(seed)
     rng = np.random.default_rng([seed, 15])
     if long_axis_mm is None:
         ratio = rng.uniform(1.3, 1.8) if short_axis_mm < 10 else rng.uniform(1.0, 1.3)
@@ -338,7 +332,7 @@ def growth_series(seed=0, *, spacing=_DEFAULT_SPACING):
     list of GrowthCase
     """
     spacing = as_spacing(spacing, 3)
-    seed = _check_seed(seed)
+    seed = as_seed(seed)
     cases = []
     for index, (name, before, after) in enumerate(_GROWTH_PATTERNS):
         rng = np.random.default_rng([seed, 16, index])
@@ -415,7 +409,7 @@ def phantom_with_findings(seed, lesions=(), nodes=(), *, spacing=_DEFAULT_SPACIN
         case grid (after clipping), so their truth is what was painted.
     """
     spacing = as_spacing(spacing, 3)
-    seed = _check_seed(seed)
+    seed = as_seed(seed)
     for finding in (*lesions, *nodes):
         if not np.allclose(finding.spacing, spacing):
             raise ValueError(f"{finding.name} was drawn at {finding.spacing} mm, the phantom is at {spacing} mm")

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .._checks import as_spacing
+from .._checks import as_seed, as_spacing
 from .. import volumetry
 from .case import AnatomyMasks, Case, centred_affine, centred_axes
 from .gland_shapes import HELD_OUT_SHAPES, USABLE_SHAPES, place_gland, rotation, source
@@ -254,8 +254,7 @@ def pelvic_scene(seed, *, volume_ml=None, spacing=None, shape=None, shapes=None,
     """
     from .phantom import msd_like_volume_ml
 
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = as_seed(seed)
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; choose one of {sorted(LAYOUTS)}")
     rng = np.random.default_rng([int(seed), 20261202])
@@ -760,7 +759,7 @@ def render_t2(tissue, spacing, seed=0, *, noise=None, bias=None, subslices=1, fa
     """
     from .render import bias_field
 
-    rng = np.random.default_rng([int(seed), 77])
+    rng = np.random.default_rng([as_seed(seed), 77])
     noise = rng.uniform(0.02, 0.06) if noise is None else float(noise)
     bias = rng.uniform(0.1, 0.3) if bias is None else float(bias)
     lut = np.zeros(max(TISSUES_V2.values()) + 1, np.float32)

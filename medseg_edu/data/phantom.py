@@ -13,7 +13,7 @@ from functools import partial
 
 import numpy as np
 
-from .._checks import as_spacing
+from .._checks import as_seed, as_spacing
 from ..volumetry import voxels_to_ml
 from .case import AnatomyMasks, Case, centred_affine, centred_axes
 from .noise import smooth_noise
@@ -168,8 +168,7 @@ def default_shape(spacing, gland_length_mm=60.0):
 
 
 def _check_arguments(seed, volume_ml, spacing, shape, noise, bias):
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    as_seed(seed)
     spacing = as_spacing(spacing, 3)
     if not all(0.1 <= s <= 10 for s in spacing):
         raise ValueError(f"spacing must be three voxel sizes in mm between 0.1 and 10, got {spacing}")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import recist, volumetry
-from .._checks import as_mask, as_spacing
+from .._checks import as_mask, as_seed, as_spacing
 
 __all__ = ["Reader", "ReaderEllipsoid", "reader_panel"]
 
@@ -105,6 +105,7 @@ class Reader:
     resolution_mm: float = 1.0
 
     def __post_init__(self):
+        as_seed(self.seed, "Reader seed")
         if self.jitter_mm < 0 or self.angle_sd_deg < 0 or not 0 <= self.wrong_slice <= 1 \
                 or self.resolution_mm <= 0:
             raise ValueError("jitter_mm and angle_sd_deg must be >= 0, wrong_slice in [0, 1], "
@@ -112,7 +113,8 @@ class Reader:
 
     # ---------------------------------------------------------------- helpers
     def _rng(self, mask, spacing, session, what):
-        return np.random.default_rng([int(self.seed), int(session), what, _fingerprint(mask, spacing)])
+        session = as_seed(session, "session", what="0 = the reader's first reading")
+        return np.random.default_rng([int(self.seed), session, what, _fingerprint(mask, spacing)])
 
     def _read(self, true_extent_mm, rng):
         """Two calliper ends placed with this reader's bias and jitter, rounded."""
@@ -215,7 +217,7 @@ def reader_panel(n_readers=5, seed=0):
     """
     if not 1 <= int(n_readers) <= 26:
         raise ValueError(f"n_readers must be 1-26, got {n_readers!r}")
-    rng = np.random.default_rng([int(seed), 18])
+    rng = np.random.default_rng([as_seed(seed), 18])
     return [Reader(name=f"reader {chr(65 + i)}", seed=int(rng.integers(2 ** 31)),
                    bias_mm=float(rng.normal(0.0, 0.6)), jitter_mm=float(rng.uniform(0.3, 0.9)),
                    angle_sd_deg=float(rng.uniform(2.0, 7.0)), wrong_slice=float(rng.uniform(0.1, 0.4)))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .._checks import as_volume
+from .._checks import as_seed, as_volume
 from .prep import GRID, PIXEL_MM, normalise, to_grid
 
 __all__ = ["AppearanceHistograms", "HistogramDistance", "appearance_histograms", "mean_histograms",
@@ -352,6 +352,7 @@ def domain_classifier_accuracy(real_volumes, phantom_volumes, *, patch=32, seed=
         or a scan has no patch inside the body.
     """
     groups = [list(real_volumes), list(phantom_volumes)]
+    seed = as_seed(seed)
     if min(len(g) for g in groups) < 2:
         raise ValueError("each group needs at least two scans (the split is by scan)")
     if not 9 <= int(patch) <= GRID // 2:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .._checks import as_spacing
+from .._checks import as_seed, as_spacing
 from ..masks import ball
 from .noise import rician_noise, smooth_noise
 
@@ -120,7 +120,7 @@ def render_mr(labels, spacing, seed=0, *, noise=0.05, bias=0.25, blur=True, text
     if unknown:
         raise ValueError(f"label map holds codes {sorted(unknown)} that render_mr does not know; "
                          f"valid codes: {TISSUES}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
 
     # A bare prostate label map: add the dark capsule the gland always shows.
     if codes.max() <= 2:

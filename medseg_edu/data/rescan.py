@@ -38,7 +38,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-from .._checks import as_spacing
+from .._checks import as_seed, as_spacing
 from .case import Case
 from .noise import rician_noise
 from .phantom import prostate_phantom
@@ -94,10 +94,8 @@ def _rotation(angles_deg):
 
 
 def _check(seed, session, spacing, shift_mm, rotation_deg, noise, bias):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer (the patient), got {seed!r}")
-    if isinstance(session, bool) or not isinstance(session, (int, np.integer)) or session < 0:
-        raise ValueError(f"session must be a non-negative integer (0 = first scan), got {session!r}")
+    as_seed(seed, what="the patient")
+    as_seed(session, "session", what="0 = first scan")
     spacing = as_spacing(spacing, 3)
     if not (0.3 <= spacing[0] <= 1.5 and 0.3 <= spacing[1] <= 1.5 and 1.0 <= spacing[2] <= 6.0):
         raise ValueError(f"spacing must be in-plane pixels of 0.3-1.5 mm and slices of 1-6 mm, got {spacing}")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .._checks import as_seed
 from .cache import cached_arrays
 from .gland_shapes import HELD_OUT_SHAPES, TRAIN_SHAPES
 from .noise import rician_noise
@@ -66,7 +67,7 @@ def render_random(tissue, spacing, seed=0, *, subslices=1):
         Intensities roughly in 0-1 (the scale does not matter: scans are normalised),
         ``tissue.shape[2] // subslices`` slices.
     """
-    rng = np.random.default_rng([int(seed), 91])
+    rng = np.random.default_rng([as_seed(seed), 91])
     n_codes = max(TISSUES_V2.values()) + 1
     # Each tissue is split into up to three sub-classes along a smooth random field.
     split_field = texture_field(tissue.shape, spacing, rng.uniform(6, 20), rng)

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import ndimage
 
 from .. import weights
-from .._checks import as_volume
+from .._checks import as_seed, as_volume
 from ..agreement import spread_percent
 from ..data import GRID, PIXEL_MM, from_grid, normalise, to_grid
 from ..masks import largest_component
@@ -204,6 +204,7 @@ def volume_interval(image, spacing, method="unet", *, level=0.9, n_augment=6, se
     _check(method, level, n_augment, widen)
     threshold = deep.checked_threshold(threshold)
     image, spacing = as_volume(image, spacing)
+    seed = as_seed(seed)
     net = weights.load(method) if model is None else model
     per_pixel = method == "patch_cnn"
     # The method's own probability and mask (plain and mirrored prediction averaged, as segment does).
@@ -216,7 +217,7 @@ def volume_interval(image, spacing, method="unet", *, level=0.9, n_augment=6, se
     present = np.flatnonzero(mask.any(axis=(0, 1)))
     first, last = (present[0] - 1, present[-1] + 1) if present.size else (0, slices.shape[0] - 1)
     run = slice(max(int(first), 0), min(int(last), slices.shape[0] - 1) + 1)   # slices the network sees again
-    rng = np.random.default_rng([int(seed), 1205])
+    rng = np.random.default_rng([seed, 1205])
     moves, inputs = [], []
     for _ in range(int(n_augment)):
         matrix, offset = _geometry(rng)

@@ -161,13 +161,16 @@ def ncc_loss(fixed, warped, weight, window=7):
     fixed, warped : torch.Tensor (1, 1, z, y, x)
     weight : torch.Tensor, same shape
         1 where both images are defined, 0 elsewhere.
-    window : int
+    window : int, odd
         Box side in grid points (7 points = 14 mm on the 2 mm grid).
 
     Returns
     -------
     torch.Tensor, scalar (0 for identical images, up to 2)
     """
+    _check_grid_tensors(fixed=fixed, warped=warped, weight=weight)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1 or window % 2 == 0:
+        raise ValueError(f"window must be an odd number of grid points (a box with a centre), got {window!r}")
     stack = torch.cat([fixed, warped, fixed * warped, fixed * fixed, warped * warped], dim=1)
     for kernel in ((window, 1, 1), (1, window, 1), (1, 1, window)):  # separable box mean: 3 cheap passes
         ones = torch.full((5, 1) + kernel, 1.0 / window)
@@ -327,16 +330,21 @@ def register_affine(fixed, moving, weight=None, *, iterations=(40, 40), factors=
     return Registration(theta.detach(), None, losses)
 
 
-def _grid_tensors(fixed, moving, weight):
-    """The three images of a registration, checked: tensors (1, 1, z, y, x) of one shape; weight 1s if None."""
-    named = {"fixed": fixed, "moving": moving, "weight": weight}
-    for name, value in named.items():
-        if value is not None and not isinstance(value, torch.Tensor):
+def _check_grid_tensors(**images):
+    """Raise unless every image given is a torch tensor (1, 1, z, y, x), all of one shape."""
+    for name, value in images.items():
+        if not isinstance(value, torch.Tensor):
             raise TypeError(f"{name} must be a torch tensor (1, 1, z, y, x) on the common grid, got "
                             f"{type(value).__name__}: use as_tensor(to_common(image, spacing)[0])")
-    shapes = {name: tuple(value.shape) for name, value in named.items() if value is not None}
-    if len(set(shapes.values())) > 1 or len(shapes["fixed"]) != 5:
-        raise ValueError(f"fixed, moving and weight must be (1, 1, z, y, x) tensors of one shape, got {shapes}")
+    shapes = {name: tuple(value.shape) for name, value in images.items()}
+    if len(set(shapes.values())) > 1 or any(len(shape) != 5 for shape in shapes.values()):
+        names = ", ".join(list(images)[:-1]) + " and " + list(images)[-1]
+        raise ValueError(f"{names} must be (1, 1, z, y, x) tensors of one shape, got {shapes}")
+
+
+def _grid_tensors(fixed, moving, weight):
+    """The three images of a registration, checked; weight 1s if None."""
+    _check_grid_tensors(fixed=fixed, moving=moving, **({} if weight is None else {"weight": weight}))
     return fixed, moving, torch.ones_like(fixed) if weight is None else weight
 
 

@@ -115,3 +115,20 @@ def test_registration_takes_grid_tensors_and_says_how_to_make_them():
     reg = registration.register_affine(fixed, fixed, iterations=(1,), factors=(4,))
     with pytest.raises(TypeError, match="weight must be a torch tensor"):
         registration.register_deformable(fixed, fixed, reg, inside, iterations=1)
+
+
+def test_ncc_loss_names_mismatched_images_and_an_even_window():
+    """A learner calls ncc_loss in notebook 03's exercise; torch's own message was
+    'Sizes of tensors must match except in dimension 1' (shapes) or a broadcast error (even window)."""
+    import torch
+
+    fixed = torch.rand(1, 1, 8, 10, 12)
+    weight = torch.ones_like(fixed)
+    with pytest.raises(ValueError, match=r"fixed, warped and weight must be \(1, 1, z, y, x\) tensors of one shape.*"
+                                         r"'warped': \(1, 1, 8, 10, 11\)"):
+        registration.ncc_loss(fixed, fixed[..., :11], weight)
+    with pytest.raises(TypeError, match="warped must be a torch tensor"):
+        registration.ncc_loss(fixed, fixed.numpy(), weight)
+    with pytest.raises(ValueError, match="window must be an odd number of grid points"):
+        registration.ncc_loss(fixed, fixed, weight, window=4)
+    assert float(registration.ncc_loss(fixed, fixed, weight, window=5)) < 0.01   # identical images: about 0
