@@ -502,7 +502,7 @@ def method_spread(rows, names):
     Returns
     -------
     matplotlib Figure
-        One dot per case. The volume-error axis is symmetric-log (linear within +-1 %),
+        One dot per case. The volume-error axis is symmetric-log (linear within +-2 %),
         the time axis logarithmic.
     """
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.0))
@@ -513,7 +513,8 @@ def method_spread(rows, names):
             ax.scatter(np.full(values.size, x), values, color=METHOD_COLORS.get(name, COLORS["prediction"]),
                        edgecolor="black", linewidths=MIN_LINE_PT / 2 + 0.75, zorder=3)
     axes[0].set(ylabel="Dice", ylim=(0, 1), title="overlap (higher is better)")
-    axes[1].set(ylabel="volume error (%)", title="volume error (0 is best)", yscale="symlog")
+    axes[1].set(ylabel="volume error (%)", title="volume error (0 is best)")
+    axes[1].set_yscale("symlog", linthresh=2.0)   # matplotlib's default, stated: the prose quotes it
     axes[1].axhline(0, color="black", lw=MIN_LINE_PT)
     axes[2].set(ylabel="seconds per case", yscale="log", title="cost (CPU)")
     for ax in axes:

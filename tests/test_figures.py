@@ -93,3 +93,17 @@ def test_orientation_letters_reject_unknown_view():
     with pytest.raises(ValueError, match="view must be one of"):
         viz.orientation_letters(ax, "oblique")
     plt.close(ax.figure)
+
+
+def test_the_showdown_spread_plot_is_linear_within_the_range_notebook_09_states():
+    """Notebook 09 tells learners the volume-error axis is linear within +-2 % (its prose_constants
+    declare the 2); matplotlib's default linthresh could change under it, so the plot sets it."""
+    nb = json.loads((NOTEBOOKS[0].parent / "09_showdown.ipynb").read_text(encoding="utf-8"))
+    assert "2" in nb["metadata"]["medseg_edu"]["prose_constants"]
+    rows = [{"method": m, "dice": 0.9, "volume_error_percent": e, "seconds": 1.0}
+            for m, e in (("unet", 1.0), ("threshold", 2500.0))]
+    fig = viz.method_spread(rows, ["unet", "threshold"])
+    assert fig.axes[1].get_yscale() == "symlog"
+    assert fig.axes[1].yaxis.get_transform().linthresh == 2.0
+    import matplotlib.pyplot as plt
+    plt.close(fig)
