@@ -32,12 +32,15 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 venv: $(STAMP)
 
 # The venv is (re)built when it is missing or the requirements changed.
-# constraints.txt pins torch to the CPU build this project is tested with.
+# constraints.txt pins torch to the version this project is tested with. On Linux, PyPI's
+# torch wheel carries CUDA (several GB); TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# adds PyTorch's CPU-only index, whose 2.13.0+cpu build pip then prefers.
+TORCH_INDEX ?=
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "medseg-edu needs Python >= 3.10, found " + sys.version.split()[0]'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt "torch==2.13.0"
+	$(PIP) install --quiet -c constraints.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) "torch==2.13.0"
 	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
 	$(PY) -c 'import torch, medseg_edu; print("installed medseg_edu with torch", torch.__version__)'
 	touch $(STAMP)

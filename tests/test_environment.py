@@ -154,7 +154,8 @@ def test_package_itself_is_installed_from_the_repository(env):
 
 def test_makefile_pins_cpu_torch_via_constraints(pyproject):
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"(?:\$\(PIP\)|pip)\s+install\b.*-c constraints\.txt\s+\"?torch==2\.13\.0\"?", makefile), (
+    assert re.search(r"(?:\$\(PIP\)|pip)\s+install\b.*-c constraints\.txt\s+"
+                     r"(?:\$\(if \$\(TORCH_INDEX\),--extra-index-url \$\(TORCH_INDEX\)\)\s+)?\"?torch==2\.13\.0\"?", makefile), (
         "the Makefile must install torch==2.13.0 with -c constraints.txt")
     assert re.search(r"-c constraints\.txt\s+-e\s+\"?\.\[dev\]\"?", makefile), (
         "the Makefile must install the package under the same constraints")
@@ -176,3 +177,24 @@ def test_makefile_pins_cpu_torch_via_constraints(pyproject):
 ])
 def test_conda_spec_parser(spec, expected):
     assert parse_conda_spec(spec) == expected
+
+
+def test_torch_index_adds_pytorchs_cpu_index_only_when_asked():
+    """On Linux, PyPI's torch wheel carries CUDA; README tells learners to pass TORCH_INDEX for the CPU build.
+    Without it (CI, this machine's local wheels) the install line is the plain pinned one."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    stamp = ".venv/.medseg-edu-installed"
+
+    def torch_line(*extra):
+        out = subprocess.run(["make", "-n", "-B", stamp, *extra], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+        return next(line for line in out.splitlines() if '"torch==2.13.0"' in line)
+
+    assert "index-url" not in torch_line()
+    cpu = "https://download.pytorch.org/whl/cpu"
+    assert f"-c constraints.txt --extra-index-url {cpu} \"torch==2.13.0\"" in torch_line(f"TORCH_INDEX={cpu}")
+    assert "TORCH_INDEX=https://download.pytorch.org/whl/cpu" in (ROOT / "README.md").read_text(encoding="utf-8")
