@@ -256,7 +256,8 @@ def _geometry_problems(shape, spacing, *, for_networks=True, hint=True):
     if problems and hint and not _geometry_problems(shape[::-1], spacing, for_networks=for_networks, hint=False):
         problems.append(f"the array's axes look reversed: shape {tuple(shape)} is what SimpleITK's "
                         f"GetArrayFromImage gives, in (z, y, x) order, while the spacing is in (x, y, z) order; "
-                        f"pass image.transpose(2, 1, 0) (medseg_edu.io.read_scan reads files in (x, y, z))")
+                        f"read the file with medseg_edu.io.read_scan, which gives (x, y, z) in RAS, or pass "
+                        f"image.transpose(2, 1, 0)[::-1, ::-1] (ITK's axes point left and back: LPS)")
     in_mm = tuple(float(f"{10 * s:.6g}") for s in spacing)
     if problems and hint and not _geometry_problems(shape, in_mm, for_networks=for_networks, hint=False):
         problems.append(f"the spacing looks like centimetres: {in_mm} mm would fit")

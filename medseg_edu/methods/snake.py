@@ -335,7 +335,9 @@ def stopping_image(slice2d, pixel_mm, *, line_mm=2.5, sigma_mm=0.6, alpha=20.0, 
 
     On T2-weighted MR the gland is wrapped in a thin dark capsule between the
     gland and the bright periprostatic fat. A black top-hat (closing minus
-    image, ``line_mm`` disc) keeps dark structures thinner than ``line_mm``
+    image, with a disc of radius ``line_mm``) keeps dark structures narrower
+    than about the disc's diameter, ``2 * line_mm`` (with the default at
+    1.25 mm pixels: a disc of radius 2 pixels, 5 pixels or 6.25 mm across),
     and flattens everything else, including the large intensity steps inside
     the gland (transition vs peripheral zone). The stopping image is
     ``exp(-alpha * tophat)``: about 1 in open tissue, near 0 on dark lines.
@@ -347,7 +349,9 @@ def stopping_image(slice2d, pixel_mm, *, line_mm=2.5, sigma_mm=0.6, alpha=20.0, 
     pixel_mm : float
         In-plane pixel size, mm.
     line_mm : float
-        Radius of the top-hat disc, mm (dark lines thinner than this count).
+        Radius of the top-hat disc, mm (rounded to whole pixels, at least 1).
+        Dark lines narrower than the disc's diameter, ``2 * radius + 1``
+        pixels, count: a radius, not a line width.
     sigma_mm : float
         Gaussian pre-smoothing, mm.
     alpha : float

@@ -225,7 +225,8 @@ def test_an_array_in_simpleitk_order_is_named(case):
     report = quality_report(zyx, case.spacing, case.gland.transpose(2, 1, 0))
     message = report["image_looks_like_mr"].message
     assert "field of view 12 x 120 mm" in message
-    assert "axes look reversed" in message and "image.transpose(2, 1, 0)" in message
+    assert "axes look reversed" in message and "image.transpose(2, 1, 0)[::-1, ::-1]" in message
+    assert "read_scan" in message and "LPS" in message   # the transpose alone leaves left-right and front-back flipped
 
 
 def test_a_spacing_in_centimetres_is_named(case):
