@@ -56,6 +56,10 @@ VOLUME_PD_INCREASE = (1.0 + RECIST_PD_INCREASE) ** 3 - 1.0   # 0.728
 
 # Two diameters closer than this (mm) are equally long: floating-point noise, not anatomy.
 _TIE_MM = 1e-6
+# Relative tolerance of the response thresholds: a sum exactly on a threshold (-30 %, +20 %,
+# +5 mm) reaches it, whatever floating-point rounding does to 0.7 * 11 or 16.4 - 11.4 (an error
+# of about 1e-16 of the sum, far below anything a calliper can read).
+_THRESHOLD_RTOL = 1e-9
 _PIXEL_CORNERS = ((-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5))
 
 
@@ -273,7 +277,18 @@ def recist_response(baseline_mm, followup_mm, nadir_mm=None) -> str:
 
     Progression is checked before partial response, so a sum that has grown
     back from a deep nadir is PD even if it is still below the baseline.
-    (Non-target and new lesions, which RECIST also weighs, are not modelled.)
+    A sum exactly on a threshold reaches it (exactly -30 % is PR, exactly
+    +20 % with at least 5 mm is PD): the comparisons allow a relative
+    floating-point error of 1e-9, so ``0.7 * 11`` falling a hair below 7.7
+    does not turn a partial response into stable disease.
+
+    Only the sums of target diameters are modelled. RECIST 1.1 also weighs
+    what this function does not see: a new lesion, or unequivocal progression
+    of the non-target lesions, is PD whatever the sums; and CR needs every
+    pathological lymph node (target or not) back below 10 mm short axis, not
+    a sum of 0 (a target node's short axis stays in the sum), so with nodes
+    among the targets a CR can have a sum above 0, which this function calls
+    PR or SD.
 
     Parameters
     ----------
@@ -293,6 +308,8 @@ def recist_response(baseline_mm, followup_mm, nadir_mm=None) -> str:
     ('PR', 'SD', 'PD', 'CR')
     >>> recist_response(40, 36, nadir_mm=30), recist_response(40, 34, nadir_mm=30)
     ('PD', 'SD')
+    >>> recist_response(11, 7.7), recist_response(11.4, 16.4)    # exactly -30 %; exactly +5 mm (+44 %)
+    ('PR', 'PD')
     """
     values = {"baseline_mm": baseline_mm, "followup_mm": followup_mm,
               "nadir_mm": baseline_mm if nadir_mm is None else nadir_mm}
@@ -309,11 +326,16 @@ def recist_response(baseline_mm, followup_mm, nadir_mm=None) -> str:
                          f"baseline_mm ({baseline:g})")
     if followup == 0:
         return "CR"
-    if followup >= nadir * (1 + RECIST_PD_INCREASE) and followup - nadir >= RECIST_PD_ABSOLUTE_MM:
+    if _reaches(followup, nadir * (1 + RECIST_PD_INCREASE)) and _reaches(followup, nadir + RECIST_PD_ABSOLUTE_MM):
         return "PD"
-    if followup <= baseline * (1 - RECIST_PR_DECREASE):
+    if _reaches(baseline * (1 - RECIST_PR_DECREASE), followup):
         return "PR"
     return "SD"
+
+
+def _reaches(value, threshold) -> bool:
+    """``value >= threshold``, counting a relative difference below :data:`_THRESHOLD_RTOL` as equal."""
+    return value >= threshold - _THRESHOLD_RTOL * max(abs(value), abs(threshold))
 
 
 def node_category(short_axis_mm) -> str:

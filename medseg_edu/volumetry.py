@@ -158,11 +158,14 @@ class EllipsoidDiameters:
 def ellipsoid_diameters(mask: np.ndarray, spacing) -> EllipsoidDiameters:
     """Measure transverse, antero-posterior and cranio-caudal diameters (mm).
 
-    Mimics the radiologist's measurement: pick the axial slice where the
-    gland is largest (most voxels; on a tie the first such slice), measure
-    on it the extent along x (transverse) and y (antero-posterior) as
-    ``(max_index - min_index + 1) * spacing``; the cranio-caudal diameter is
-    ``(last_slice - first_slice + 1) * spacing[2]``.
+    A simplified version of the radiologist's measurement: pick the axial
+    slice where the gland is largest (most voxels; on a tie the first such
+    slice), measure on it the extent along x (transverse) and y
+    (antero-posterior) as ``(max_index - min_index + 1) * spacing``; the
+    cranio-caudal diameter is ``(last_slice - first_slice + 1) * spacing[2]``.
+    Taking the antero-posterior diameter on the axial slice follows PI-RADS
+    v2.0; PI-RADS v2.1 measures it, with the cranio-caudal one, on the
+    mid-sagittal image (Turkbey et al. 2019).
 
     Parameters
     ----------

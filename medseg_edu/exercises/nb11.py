@@ -62,8 +62,38 @@ def _recist_wrong_ways(baseline, followup, nadir):
     }
 
 
+# How a learner may write the three comparisons. On a sum exactly at a threshold they can differ in
+# the last bit (60 / 50 - 1 is 0.19999999999999996, not 0.2), so an answer one of them gives there is
+# accepted; off the thresholds they all agree with the package.
+_PD_WAYS = (lambda f, n: f >= 1.2 * n, lambda f, n: f >= n * 1.2, lambda f, n: f / n >= 1.2,
+            lambda f, n: f / n - 1 >= 0.2, lambda f, n: (f - n) / n >= 0.2, lambda f, n: f - n >= 0.2 * n,
+            lambda f, n: 100 * (f - n) / n >= 20, lambda f, n: (f - n) / n * 100 >= 20,
+            lambda f, n: (f / n - 1) * 100 >= 20)
+_PD_MM_WAYS = (lambda f, n: f - n >= 5, lambda f, n: f >= n + 5)
+_PR_WAYS = (lambda f, b: f <= 0.7 * b, lambda f, b: f <= b * 0.7, lambda f, b: f / b <= 0.7,
+            lambda f, b: f / b - 1 <= -0.3, lambda f, b: 1 - f / b >= 0.3, lambda f, b: (b - f) / b >= 0.3,
+            lambda f, b: (f - b) / b <= -0.3, lambda f, b: b - f >= 0.3 * b,
+            lambda f, b: 100 * (f - b) / b <= -30, lambda f, b: 100 * (b - f) / b >= 30,
+            lambda f, b: (f / b - 1) * 100 <= -30)
+
+
+def _float_answers(baseline, followup, nadir):
+    """Every category a correct rule gives in one of the usual floating-point formulations."""
+    nadir = baseline if nadir is None else nadir
+    if followup == 0:
+        return {"CR"}
+    answers = set()
+    for pd_way in _PD_WAYS:
+        for mm_way in _PD_MM_WAYS:
+            for pr_way in _PR_WAYS:
+                pd = nadir > 0 and pd_way(followup, nadir) and mm_way(followup, nadir)
+                answers.add("PD" if pd else "PR" if pr_way(followup, baseline) else "SD")
+    return answers
+
+
 @exercise("11.recist_response")
 def _recist_response(recist_response):
+    rounded = None      # a threshold case the learner's formula put on the other side by rounding
     for baseline, followup, nadir in _recist_cases():
         expected = volumetry.recist_response(baseline, followup, nadir)
         got = recist_response(baseline, followup) if nadir is None else recist_response(baseline, followup, nadir)
@@ -74,8 +104,15 @@ def _recist_response(recist_response):
             raise ExerciseFailed(f"{call} returned None: end your function with `return \"PR\"` etc.")
         if not isinstance(got, str):
             raise ExerciseFailed(f"{call} returned {got!r}: return one of 'CR', 'PR', 'SD', 'PD'")
+        if got in _float_answers(baseline, followup, nadir):
+            rounded = rounded or (call, expected, got)
+            continue
         wrong = _recist_wrong_ways(baseline, followup, nadir)
-        if got == wrong["pr_first"] and expected == "PD":
+        either_side = {volumetry.recist_response(baseline, followup * (1 + s), nadir) for s in (-1e-6, 1e-6)}
+        if got in either_side - {expected}:     # exactly on a threshold, answered as if just short of it
+            hint = ("this sum lies exactly on a threshold, and RECIST counts the threshold itself: at least "
+                    "30 % below the baseline (<=) is PR, at least 20 % and 5 mm above the nadir (>=) is PD")
+        elif got == wrong["pr_first"] and expected == "PD":
             hint = ("check progression before partial response: a sum that has grown back from its nadir "
                     "is PD even while it is still 30 % below the baseline")
         elif got == wrong["baseline"] and nadir is not None:
@@ -86,4 +123,11 @@ def _recist_response(recist_response):
             hint = ("CR: sum 0; PD: >= 20 % above the nadir and >= 5 mm; PR: >= 30 % below the baseline; "
                     "else SD")
         raise ExerciseFailed(f"{call} should be {expected!r}, you gave {got!r} ({hint})")
+    if rounded:
+        call, expected, got = rounded
+        return (f"the RECIST 1.1 rule on sums of diameters, nadir and 5 mm included. One note: {call} lies "
+                f"exactly on a threshold, so it is {expected!r}, and your function gave {got!r}. With >= and <= "
+                "that is floating-point rounding (in Python 60 / 50 - 1 is 0.19999999999999996, not 0.2), "
+                "which the package's recist_response allows for with a tiny tolerance; with > or < it is a "
+                "slip: RECIST counts the threshold itself.")
     return "the RECIST 1.1 rule on sums of diameters, nadir and 5 mm included."
