@@ -481,7 +481,8 @@ def test_training_md_and_notebook_10_quote_the_stored_ends_check():
     assert best == 3 and {c for c, n in every.items() if n == best} == {
         f"version 5, seed 2, threshold {t}" for t in ("0.4", "0.35", "0.3")}
     assert f"no candidate more than {best} of 6 (version 5's seed 2 at 0.3-0.4)" in training
-    assert f"No candidate keeps both ends in line on more than {best} of the 6 scans" in prose
+    assert (f"no candidate has more than {best} of the 6 masks that both pass the criteria and keep both ends in "
+            "line") in prose
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert f"no candidate has more than {best} of 6 real masks that pass both" in readme
     mean_04 = "version 5, three seeds' mean, threshold 0.4"
