@@ -108,7 +108,9 @@ def provenance(times: dict) -> str:
         f" The 1-minute load average was {loads[0]:.1f}" + (f"-{loads[-1]:.1f}" if loads[-1] != loads[0] else "")
         + " when the notebooks started: wall seconds grow once it exceeds the CPUs (the kernels' CPU "
         "seconds are in `benchmarks/notebook_times.json`).")
-    return (f"Measured by `make run` on {machine.get('cpu') or 'an unknown CPU'} "
+    # `make run` sets OMP_NUM_THREADS=2; "unset" means tools/run_notebooks.py was run directly.
+    how = "`make run`" if machine.get("omp_num_threads") else "`tools/run_notebooks.py` (what `make run` calls)"
+    return (f"Measured by {how} on {machine.get('cpu') or 'an unknown CPU'} "
             f"({machine.get('cpu_count', '?')} CPUs, OMP_NUM_THREADS={threads}, "
             f"torch {machine.get('torch', '?')}) on {when}; the budget is {budget}.{load} "
             "Re-run `make run` on your own machine before a class.")
