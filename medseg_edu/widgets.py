@@ -71,7 +71,8 @@ def slice_viewer(image, mask=None, *, spacing=None, title=None, mask_name="truth
 
     def draw(k, outline=False):
         fig, ax = plt.subplots(figsize=(SINGLE_SLICE_INCHES, SINGLE_SLICE_INCHES))
-        where = f" (z = {k * spacing[2]:.1f} mm)" if spacing is not None else ""
+        # the distance along the stack, not the world z of the affine (that starts wherever the scan does)
+        where = f" ({k * spacing[2]:.1f} mm above slice 0)" if spacing is not None else ""
         show_slice(image, k, ax=ax, spacing=spacing,
                    contours={mask_name: mask} if (mask is not None and outline) else None,
                    title=f"{title + ': ' if title else ''}slice {k}{where}")
