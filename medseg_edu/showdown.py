@@ -362,13 +362,25 @@ def compare_pairs(rows, pairs, key: str = "dice", **kwargs) -> dict[str, "object
 def ranking(summary) -> list[tuple[str, float]]:
     """``(method, mean Dice)`` pairs, best first; volume-only rows are left out.
 
-    Ties (after rounding Dice to 2 decimals) keep the teaching order of
-    :data:`medseg_edu.methods.METHODS`, so a tiny numeric jitter cannot
-    reorder a printed ranking.
+    Sorted on the unrounded mean Dice, so a ranking printed at any number of
+    decimals never lists a lower Dice above a higher one (rounding keeps the
+    order). Only exactly equal means keep the teaching order of
+    :data:`medseg_edu.methods.METHODS`.
+
+    Parameters
+    ----------
+    summary : list of dict
+        Rows of :func:`summarise` (keys ``method`` and ``dice_mean``, a Dice in 0-1;
+        NaN for a volume-only method).
+
+    Returns
+    -------
+    list of (str, float)
+        The method names with their mean Dice, highest Dice first.
     """
     order = {name: i for i, name in enumerate(_methods.METHODS)}
     scored = [(s["method"], s["dice_mean"]) for s in summary if np.isfinite(s["dice_mean"])]
-    return sorted(scored, key=lambda m: (-round(m[1], 2), order.get(m[0], len(order))))
+    return sorted(scored, key=lambda m: (-m[1], order.get(m[0], len(order))))
 
 
 def _fmt(value, spec, sd=None):

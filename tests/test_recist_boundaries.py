@@ -5,6 +5,9 @@ above the nadir is progression. In floating point ``0.7 * 11`` is 7.699999999999
 is 4.999999999999998 and ``60 / 50 - 1`` is 0.19999999999999996, so a comparison taken literally
 puts such sums on the wrong side of the line; ``recist_response`` compares with a tolerance, and the
 checker of notebook 11's exercise accepts a learner's correct rule written with a division.
+
+The same notebook's sphere exercise (``11.sphere_volume_change``) prints its answers to one
+decimal (-65.7 %), so its checker accepts an answer rounded to one decimal.
 """
 
 from __future__ import annotations
@@ -116,3 +119,16 @@ def test_the_checker_still_refuses_strict_inequalities():
     assert not verdict.passed
     assert "recist_response(50, 35) should be 'PR'" in verdict.message
     assert "counts the threshold itself" in verdict.message
+
+
+def test_the_sphere_checker_accepts_an_answer_rounded_to_one_decimal():
+    # +117.6 % in diameter is +930.33 % in volume: a tolerance of 1e-6 refused the rounded +930.3
+    verdict = check("11.sphere_volume_change", lambda d: round(100 * ((1 + d / 100) ** 3 - 1), 1), quiet=True)
+    assert verdict.passed, verdict.message
+
+
+def test_the_sphere_checker_still_refuses_a_whole_percent_or_an_area():
+    whole = check("11.sphere_volume_change", lambda d: round(100 * ((1 + d / 100) ** 3 - 1)), quiet=True)
+    assert not whole.passed                              # -66 for -30: 0.34 points off
+    area = check("11.sphere_volume_change", lambda d: 100 * ((1 + d / 100) ** 2 - 1), quiet=True)
+    assert not area.passed and "area" in area.message

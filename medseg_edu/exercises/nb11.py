@@ -18,7 +18,7 @@ def _sphere_volume_change(volume_change_percent):
         if got is None:
             raise ExerciseFailed("your function returned None: return the volume change in percent")
         got = float(got)
-        if np.isclose(got, expected, atol=1e-6):
+        if abs(got - expected) <= 0.05 + 1e-9:    # percentage points: an answer rounded to 1 decimal passes
             continue
         if np.isclose(got, d):
             raise ExerciseFailed(f"a sphere's volume does not change like its diameter: {d:+g} % in diameter "
