@@ -57,3 +57,18 @@ def test_coverage_checker_names_the_usual_slips():
     for words, slip in slips.items():
         verdict = quiet("12.coverage", slip)
         assert not verdict.passed and words in verdict.message, (words, verdict.message)
+
+
+def test_coverage_sets_put_truths_exactly_on_both_ends_of_every_random_set():
+    from medseg_edu.exercises import nb12
+
+    for lower, upper, truth in nb12._coverage_sets()[1:]:
+        assert np.sum(truth == lower) >= 3 and np.sum(truth == upper) >= 1
+        assert np.mean((lower < truth) & (truth < upper)) < np.mean((lower <= truth) & (truth <= upper))
+
+
+def test_coverage_accepts_a_centre_and_half_width_answer_on_the_ties():
+    def from_centre(lower, upper, truth):             # the same test, rearranged: exact on the checker's grid
+        return np.mean(np.abs(truth - (lower + upper) / 2) <= (upper - lower) / 2)
+
+    assert quiet("12.coverage", from_centre).passed

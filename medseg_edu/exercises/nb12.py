@@ -58,14 +58,22 @@ def _repeatability_coefficient(repeatability_coefficient):
 
 
 def _coverage_sets():
+    """(lower, upper, truth) sets; in every one some truths lie exactly on an end of their interval."""
     rng = np.random.default_rng(1213)
     sets = [(np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 3.0, 4.0, 5.0]), np.array([2.0, 2.5, 5.0, 4.0]))]
+
+    def on_grid(values):
+        # multiples of 1/1024: sums, differences and halves of these are exact in floating point, so a
+        # truth on an end stays on it in the usual rearrangements (truth - lower >= 0, |truth - centre| <= half)
+        return np.round(np.asarray(values) * 1024) / 1024
+
     for n in (20, 37):
-        centre = rng.uniform(20, 100, n)
-        half = rng.uniform(1, 6, n)
-        truth = centre + rng.normal(0, 4, n)
-        truth[:3] = (centre - half)[:3]                   # three truths exactly on a lower end
-        sets.append((centre - half, centre + half, np.round(truth, 3)))
+        centre, half = on_grid(rng.uniform(20, 100, n)), on_grid(rng.uniform(1, 6, n))
+        lower, upper = centre - half, centre + half
+        truth = on_grid(centre + rng.normal(0, 4, n))
+        truth[:3] = lower[:3]                             # three truths exactly on a lower end
+        truth[3] = upper[3]                               # and one on an upper end
+        sets.append((lower, upper, truth))
     return sets
 
 
