@@ -32,8 +32,8 @@ def otsu_with_probabilities(image, nbins=256):
     return threshold
 
 
-def scores(image, nbins):
-    """Between-class variance w0 * w1 * (mu0 - mu1)**2 of every bin (voxel counts), and the bin centres."""
+def class_statistics(image, nbins):
+    """Per bin: the two classes' voxel counts and means when class 0 ends at that bin, and the bin centres."""
     counts, edges = np.histogram(np.ravel(image), bins=nbins)
     centres = (edges[:-1] + edges[1:]) / 2
     weight0 = np.cumsum(counts)
@@ -41,6 +41,12 @@ def scores(image, nbins):
     sum0 = np.cumsum(counts * centres)
     mean0 = sum0 / np.maximum(weight0, 1)
     mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
+    return weight0, weight1, mean0, mean1, centres
+
+
+def scores(image, nbins):
+    """Between-class variance w0 * w1 * (mu0 - mu1)**2 of every bin (voxel counts), and the bin centres."""
+    weight0, weight1, mean0, mean1, centres = class_statistics(image, nbins)
     return weight0 * weight1 * (mean0 - mean1) ** 2, centres
 
 
@@ -52,13 +58,7 @@ def otsu_last_tie(image, nbins=256):
 
 def unweighted(image, nbins=256):
     """The notebook's tempting mistake: (mu0 - mu1)**2 without the class weights."""
-    counts, edges = np.histogram(np.ravel(image), bins=nbins)
-    centres = (edges[:-1] + edges[1:]) / 2
-    weight0 = np.cumsum(counts)
-    weight1 = weight0[-1] - weight0
-    sum0 = np.cumsum(counts * centres)
-    mean0 = sum0 / np.maximum(weight0, 1)
-    mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
+    _, _, mean0, mean1, centres = class_statistics(image, nbins)
     return centres[np.argmax((mean0 - mean1) ** 2)]
 
 
